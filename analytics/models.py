@@ -1,0 +1,78 @@
+"""Decision log and feedback: what the router decided, and what people said about it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class DecisionLogQuerySet(models.QuerySet):
+    def for_router(self, router) -> DecisionLogQuerySet:
+        return self.filter(router=router)
+
+
+class DecisionLog(models.Model):
+    # The id is made when the decision is, so callers can send feedback before the row is written.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    router = models.ForeignKey("routing.Router", on_delete=models.CASCADE, related_name="decisions")
+    router_version = models.PositiveIntegerField()
+    query = models.TextField()
+    user_ref = models.CharField(max_length=200, blank=True, help_text="The calling application's user id.")
+    session_ref = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    intent = models.CharField(max_length=64, null=True, blank=True)
+    handler = models.CharField(max_length=200, null=True, blank=True)
+    confidence = models.FloatField()
+    calibrated = models.BooleanField(default=False)
+    stage = models.CharField(max_length=16)
+    complexity = models.CharField(max_length=8)
+    tier = models.CharField(max_length=64, null=True, blank=True)
+    model = models.CharField(max_length=200, null=True, blank=True)
+    provider = models.CharField(max_length=20, null=True, blank=True)
+    estimated_cost_usd = models.FloatField(default=0.0)
+    baseline_cost_usd = models.FloatField(default=0.0)
+    latency_ms = models.FloatField()
+    cached = models.BooleanField(default=False)
+    blocked = models.BooleanField(default=False)
+    trace = models.JSONField(default=dict, blank=True)
+    channel = models.CharField(max_length=16, default="api", help_text="api, batch or playground.")
+    api_key = models.ForeignKey("routing.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = DecisionLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["router", "-created_at"], name="decision_router_time"),
+            models.Index(fields=["router", "intent", "-created_at"], name="decision_router_intent_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.router_id}:{self.intent} ({self.id})"
+
+
+class Feedback(models.Model):
+    RATINGS = [("up", "up"), ("down", "down")]
+
+    # Not a foreign key: the decision may still be in a worker's log buffer when feedback arrives.
+    decision_id = models.UUIDField(db_index=True)
+    rating = models.CharField(max_length=4, choices=RATINGS)
+    comment = models.TextField(blank=True)
+    expected_intent = models.CharField(max_length=64, blank=True)
+    api_key = models.ForeignKey("routing.APIKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision_id", "api_key"], name="feedback_once_per_key"),
+            models.UniqueConstraint(fields=["decision_id", "user"], name="feedback_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating} on {self.decision_id}"

@@ -1,0 +1,65 @@
+"""The engine's output: a routing decision and the trace that explains it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+STAGES = ("rule", "embedding", "llm", "fallback", "cache")
+
+
+@dataclass(slots=True)
+class StageTiming:
+    stage: str  # "rules", "encode", "embedding", "llm", "complexity", "tier_policy", "cache"
+    micros: int
+    outcome: str = ""  # short human-readable result of the stage ("matched rule 3", "timeout", ...)
+
+
+@dataclass(slots=True)
+class IntentScore:
+    intent: str
+    score: float
+    threshold: float
+
+
+@dataclass(slots=True)
+class NearestExample:
+    intent: str
+    text: str
+    similarity: float
+
+
+@dataclass(slots=True)
+class Trace:
+    stages: list[StageTiming] = field(default_factory=list)
+    top_intents: list[IntentScore] = field(default_factory=list)  # best 5, best first
+    nearest_examples: list[NearestExample] = field(default_factory=list)
+    matched_rules: list[int] = field(default_factory=list)  # RuleSpec ids
+    fallback_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Decision:
+    intent: str | None  # None: out of scope ("no intent") or blocked
+    handler: str | None
+    confidence: float
+    calibrated: bool
+    stage: str  # one of STAGES
+    complexity: str  # one of snapshot.COMPLEXITY_LEVELS
+    tier: str | None
+    model: str | None
+    provider: str | None
+    estimated_cost_usd: float
+    baseline_cost_usd: float  # same query on the most expensive enabled tier
+    latency_ms: float
+    router_version: int
+    blocked: bool = False
+    block_reason: str = ""
+    cached: bool = False
+    trace: Trace = field(default_factory=Trace)
+
+    def to_dict(self, *, explain: bool = True) -> dict:
+        result = asdict(self)
+        if not explain:
+            result.pop("trace")
+        return result

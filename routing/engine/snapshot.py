@@ -1,0 +1,90 @@
+"""The engine's frozen input: everything one router version needs to route a query.
+
+Django code builds a `RouterSnapshot` from the database (routing/snapshots.py); the engine never
+reads the database. Vectors for all examples arrive as one float32 matrix, L2-normalised, made by
+the encoder named in `encoder_name`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CLASSIFICATION_METHODS = ("centroid", "knn", "linear")
+KNN_AGGREGATIONS = ("mean", "max", "sum")
+COMPLEXITY_LEVELS = ("simple", "moderate", "complex")
+RULE_KINDS = ("keyword", "regex")
+RULE_ACTIONS = ("route", "min_tier", "block")
+PROVIDERS = ("openai", "anthropic", "openai-compatible")
+
+
+@dataclass(frozen=True, slots=True)
+class IntentSpec:
+    name: str
+    handler: str
+    description: str = ""
+    threshold: float | None = None  # overrides Policy.threshold when set
+    min_tier: str | None = None  # name of a TierSpec
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    id: int
+    kind: str  # one of RULE_KINDS
+    pattern: str
+    priority: int
+    action: str  # one of RULE_ACTIONS
+    intent: str | None = None  # for action "route"
+    tier: str | None = None  # for action "min_tier"
+    reason: str = ""  # for "block", and a note shown with any action
+
+
+@dataclass(frozen=True, slots=True)
+class TierSpec:
+    name: str
+    rank: int
+    provider: str  # one of PROVIDERS
+    model: str
+    price_in_per_mtok: float  # USD per million input tokens
+    price_out_per_mtok: float  # USD per million output tokens
+    quality: float  # 0..1
+    latency_ms: int = 0  # typical latency
+    base_url: str = ""
+    api_key_env: str = ""  # name of the environment variable holding the key
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    method: str = "linear"  # one of CLASSIFICATION_METHODS
+    top_k: int = 5
+    aggregation: str = "mean"  # one of KNN_AGGREGATIONS
+    threshold: float = 0.5
+    ambiguity_low: float = 0.0  # LLM stage runs when low <= confidence < high
+    ambiguity_high: float = 0.0
+    fallback_intent: str | None = None
+    fallback_tier: str | None = None
+    cache_ttl_seconds: int = 300
+    latency_budget_ms: int | None = None
+    # minimum tier quality per complexity level
+    complexity_min_quality: dict[str, float] = field(
+        default_factory=lambda: {"simple": 0.0, "moderate": 0.6, "complex": 0.85}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSnapshot:
+    slug: str
+    version: int
+    encoder_name: str
+    intents: tuple[IntentSpec, ...]
+    example_texts: tuple[str, ...]
+    example_intents: tuple[str, ...]  # intent name per example, aligned with example_texts
+    example_vectors: np.ndarray  # (n_examples, dim) float32, L2-normalised
+    complexity_texts: tuple[str, ...] = ()
+    complexity_levels: tuple[str, ...] = ()  # one of COMPLEXITY_LEVELS per complexity example
+    complexity_vectors: np.ndarray | None = None  # (n_complexity, dim) float32
+    rules: tuple[RuleSpec, ...] = ()
+    tiers: tuple[TierSpec, ...] = ()
+    policy: Policy = field(default_factory=Policy)

@@ -1,0 +1,295 @@
+"""Routing configuration: routers, intents, examples, rules, model tiers, versions, API keys.
+
+Every configuration change goes through routing/services.py, which bumps the router's version
+in the same transaction; nothing here has save() logic or signals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import regex
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Count, F
+
+from routing.engine.snapshot import (
+    CLASSIFICATION_METHODS,
+    COMPLEXITY_LEVELS,
+    KNN_AGGREGATIONS,
+    PROVIDERS,
+    RULE_ACTIONS,
+    RULE_KINDS,
+)
+
+UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+NON_NEGATIVE = [MinValueValidator(0.0)]
+intent_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_.-]{0,63}$",
+    "Use lowercase letters, digits, '_', '.' or '-' (at most 64 characters), starting with a letter or digit.",
+)
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(value, value.replace("_", " ")) for value in values]
+
+
+class Router(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=0, editable=False)
+
+    # Routing policy
+    method = models.CharField(max_length=16, choices=_choices(CLASSIFICATION_METHODS), default="linear")
+    top_k = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    aggregation = models.CharField(max_length=8, choices=_choices(KNN_AGGREGATIONS), default="mean")
+    threshold = models.FloatField(default=0.5, validators=UNIT_INTERVAL, help_text="Default minimum confidence for an intent.")
+    ambiguity_low = models.FloatField(default=0.0, validators=UNIT_INTERVAL, help_text="LLM stage runs when low <= confidence < high.")
+    ambiguity_high = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
+    fallback_intent = models.ForeignKey("Intent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    fallback_tier = models.ForeignKey("ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cache_ttl_seconds = models.PositiveIntegerField(default=300)
+    latency_budget_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        if self.ambiguity_low > self.ambiguity_high:
+            raise ValidationError({"ambiguity_high": "The ambiguity band's high bound must be >= its low bound."})
+        if self.pk:
+            if self.fallback_intent_id and self.fallback_intent.router_id != self.pk:
+                raise ValidationError({"fallback_intent": "The fallback intent must belong to this router."})
+            if self.fallback_tier_id and self.fallback_tier.router_id != self.pk:
+                raise ValidationError({"fallback_tier": "The fallback tier must belong to this router."})
+
+    def bump_version(self) -> int:
+        """Increment the version atomically in the database and return the new number."""
+        Router.objects.filter(pk=self.pk).update(version=F("version") + 1)
+        self.refresh_from_db(fields=["version", "updated_at"])
+        return self.version
+
+
+class IntentQuerySet(models.QuerySet):
+    def enabled(self) -> IntentQuerySet:
+        return self.filter(enabled=True)
+
+    def for_router(self, router: Router) -> IntentQuerySet:
+        return self.filter(router=router)
+
+    def with_example_count(self) -> IntentQuerySet:
+        return self.annotate(example_count=Count("examples"))
+
+
+class Intent(models.Model):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="intents")
+    name = models.CharField(max_length=64, validators=[intent_name_validator])
+    description = models.TextField(blank=True, help_text="Shown to the LLM classifier; say what belongs here and what does not.")
+    handler = models.CharField(max_length=200, help_text="The application's pipeline or handler name returned to callers.")
+    threshold = models.FloatField(null=True, blank=True, validators=UNIT_INTERVAL, help_text="Overrides the router's default threshold.")
+    min_tier = models.ForeignKey("ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IntentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["router", "name"]
+        constraints = [models.UniqueConstraint(fields=["router", "name"], name="intent_unique_name_per_router")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.min_tier_id and self.router_id and self.min_tier.router_id != self.router_id:
+            raise ValidationError({"min_tier": "The minimum tier must belong to the same router."})
+
+
+class ExampleSource(models.TextChoices):
+    SEED = "seed"
+    MANUAL = "manual"
+    REVIEW = "review"
+    IMPORT = "import"
+
+
+class EmbeddedTextQuerySet(models.QuerySet):
+    def needing_vectors(self, encoder_name: str) -> EmbeddedTextQuerySet:
+        return self.filter(models.Q(vector__isnull=True) | ~models.Q(encoder=encoder_name))
+
+
+class EmbeddedText(models.Model):
+    """A labelled text with its embedding (float32 bytes) and the encoder that made it."""
+
+    text = models.TextField()
+    vector = models.BinaryField(null=True, blank=True, editable=False)
+    encoder = models.CharField(max_length=100, blank=True, editable=False)
+    source = models.CharField(max_length=8, choices=ExampleSource.choices, default=ExampleSource.MANUAL)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EmbeddedTextQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    def vector_array(self) -> np.ndarray | None:
+        if self.vector is None:
+            return None
+        return np.frombuffer(bytes(self.vector), dtype=np.float32)
+
+
+class Example(EmbeddedText):
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="examples")
+
+    class Meta:
+        ordering = ["intent", "id"]
+        constraints = [models.UniqueConstraint(fields=["intent", "text"], name="example_unique_text_per_intent")]
+
+
+class ComplexityExample(EmbeddedText):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="complexity_examples")
+    level = models.CharField(max_length=8, choices=_choices(COMPLEXITY_LEVELS))
+
+    class Meta:
+        ordering = ["router", "level", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["router", "level", "text"], name="complexity_example_unique_text")
+        ]
+
+
+class ModelTier(models.Model):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(max_length=64, validators=[intent_name_validator])
+    rank = models.PositiveSmallIntegerField(help_text="1 = cheapest/weakest; higher = more capable.")
+    provider = models.CharField(max_length=20, choices=_choices(PROVIDERS))
+    model = models.CharField(max_length=200)
+    base_url = models.URLField(blank=True, help_text="Only for OpenAI-compatible servers or proxies.")
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z_][A-Z0-9_]*$", "Name an environment variable, e.g. OPENAI_API_KEY.")],
+        help_text="Name of the environment variable holding the key (never the key itself).",
+    )
+    price_in_per_mtok = models.DecimalField("price per 1M input tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE)
+    price_out_per_mtok = models.DecimalField("price per 1M output tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE)
+    quality = models.FloatField(validators=UNIT_INTERVAL, help_text="0-1, measured answer quality.")
+    latency_ms = models.PositiveIntegerField(default=0, help_text="Typical latency of one answer.")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["router", "rank"]
+        constraints = [models.UniqueConstraint(fields=["router", "name"], name="tier_unique_name_per_router")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def regex_error(pattern: str) -> str | None:
+    """The compile error of a rule's regex, or None when it is valid."""
+    try:
+        regex.compile(pattern)
+    except regex.error as exc:
+        return str(exc)
+    return None
+
+
+class Rule(models.Model):
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=8, choices=_choices(RULE_KINDS), default="keyword")
+    pattern = models.CharField(max_length=500)
+    priority = models.IntegerField(default=0, help_text="Higher runs first.")
+    action = models.CharField(max_length=8, choices=_choices(RULE_ACTIONS), default="route")
+    intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    tier = models.ForeignKey(ModelTier, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    reason = models.CharField(max_length=300, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["router", "-priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.pattern}"
+
+    def clean(self) -> None:
+        errors = {}
+        if not self.pattern.strip():
+            errors["pattern"] = "The pattern is empty."
+        elif self.kind == "regex" and (message := regex_error(self.pattern)):
+            errors["pattern"] = f"Invalid regular expression: {message}."
+        if self.action == "route" and not self.intent_id:
+            errors["intent"] = "A 'route' rule needs the intent it routes to."
+        if self.action == "min_tier" and not self.tier_id:
+            errors["tier"] = "A 'min tier' rule needs the tier it forces."
+        if self.action == "block" and not self.reason.strip():
+            errors["reason"] = "A 'block' rule needs a reason (it is returned to the caller)."
+        if self.intent_id and self.router_id and self.intent.router_id != self.router_id:
+            errors["intent"] = "The intent must belong to the same router."
+        if self.tier_id and self.router_id and self.tier.router_id != self.router_id:
+            errors["tier"] = "The tier must belong to the same router."
+        if errors:
+            raise ValidationError(errors)
+
+
+class RouterVersion(models.Model):
+    """One saved configuration: what it contained, what changed, who changed it."""
+
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    summary = models.CharField(max_length=500)
+    config = models.JSONField(help_text="The exported configuration document of this version.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["router", "-number"]
+        constraints = [models.UniqueConstraint(fields=["router", "number"], name="version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.router.slug} v{self.number}"
+
+
+API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read")
+
+
+class APIKeyQuerySet(models.QuerySet):
+    def active(self) -> APIKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class APIKey(models.Model):
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Visible start of the key.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list, help_text=f"Any of: {', '.join(API_KEY_SCOPES)}.")
+    routers = models.ManyToManyField(Router, blank=True, related_name="api_keys", help_text="Empty: every router.")
+    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = APIKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def clean(self) -> None:
+        unknown = sorted(set(self.scopes or []) - set(API_KEY_SCOPES))
+        if not isinstance(self.scopes, list) or unknown:
+            raise ValidationError({"scopes": f"Unknown scopes {unknown}; use a list of {list(API_KEY_SCOPES)}."})

@@ -1,0 +1,139 @@
+"""Compile a router's configuration into the engine's frozen snapshot, once per version per process."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+
+from routing.engine import CompiledRouter, Encoder, compile_router, encoder_from_name
+from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
+from routing.models import ComplexityExample, Example, Intent, Router
+from routing.services import example_vectors_compute, router_version_cache_key
+
+_compiled: dict[int, CompiledRouter] = {}
+_compile_lock = threading.Lock()
+
+
+def active_encoder() -> Encoder:
+    """The process-wide encoder named by settings.SEMROUTE_ENCODER (loaded lazily, once)."""
+    return encoder_from_name(settings.SEMROUTE_ENCODER, threads=settings.SEMROUTE_ENCODER_THREADS)
+
+
+def _matrix(rows: list[bytes | memoryview], dim_hint: int) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, dim_hint), dtype=np.float32)
+    return np.vstack([np.frombuffer(bytes(row), dtype=np.float32) for row in rows])
+
+
+def router_snapshot_build(router: Router) -> RouterSnapshot:
+    """Everything the engine needs for `router` at its current version, vectors as one matrix."""
+    encoder = active_encoder()
+    # Vectors are normally ready (computed by the Celery task); compute any missing ones here so a
+    # snapshot is never silently missing examples.
+    if (
+        Example.objects.filter(intent__router=router, intent__enabled=True).needing_vectors(encoder.name).exists()
+        or ComplexityExample.objects.filter(router=router).needing_vectors(encoder.name).exists()
+    ):
+        example_vectors_compute(router_id=router.pk)
+    tiers = list(router.tiers.order_by("rank", "name"))
+    tier_names = {tier.pk: tier.name for tier in tiers}
+    intents = list(Intent.objects.for_router(router).enabled().order_by("name"))
+    intent_names = {intent.pk: intent.name for intent in intents}
+    examples = list(
+        Example.objects.filter(intent__in=intents).order_by("id").values_list("text", "intent_id", "vector")
+    )
+    complexity = list(router.complexity_examples.order_by("id").values_list("text", "level", "vector"))
+    rules = list(router.rules.filter(enabled=True))
+    return RouterSnapshot(
+        slug=router.slug,
+        version=router.version,
+        encoder_name=encoder.name,
+        intents=tuple(
+            IntentSpec(
+                name=intent.name,
+                handler=intent.handler,
+                description=intent.description,
+                threshold=intent.threshold,
+                min_tier=tier_names.get(intent.min_tier_id),
+            )
+            for intent in intents
+        ),
+        example_texts=tuple(text for text, _, _ in examples),
+        example_intents=tuple(intent_names[intent_id] for _, intent_id, _ in examples),
+        example_vectors=_matrix([vector for _, _, vector in examples], encoder.dim),
+        complexity_texts=tuple(text for text, _, _ in complexity),
+        complexity_levels=tuple(level for _, level, _ in complexity),
+        complexity_vectors=_matrix([vector for _, _, vector in complexity], encoder.dim),
+        rules=tuple(
+            RuleSpec(
+                id=rule.pk,
+                kind=rule.kind,
+                pattern=rule.pattern,
+                priority=rule.priority,
+                action=rule.action,
+                intent=intent_names.get(rule.intent_id),
+                tier=tier_names.get(rule.tier_id),
+                reason=rule.reason,
+            )
+            for rule in rules
+            # a rule routing to a disabled intent is off with it
+            if not (rule.action == "route" and rule.intent_id not in intent_names)
+        ),
+        tiers=tuple(
+            TierSpec(
+                name=tier.name,
+                rank=tier.rank,
+                provider=tier.provider,
+                model=tier.model,
+                price_in_per_mtok=float(tier.price_in_per_mtok),
+                price_out_per_mtok=float(tier.price_out_per_mtok),
+                quality=tier.quality,
+                latency_ms=tier.latency_ms,
+                base_url=tier.base_url,
+                api_key_env=tier.api_key_env,
+                enabled=tier.enabled,
+            )
+            for tier in tiers
+        ),
+        policy=router_policy(router, intent_names=intent_names, tier_names=tier_names),
+    )
+
+
+def router_policy(router: Router, *, intent_names: dict[int, str], tier_names: dict[int, str]) -> Policy:
+    return Policy(
+        method=router.method,
+        top_k=router.top_k,
+        aggregation=router.aggregation,
+        threshold=router.threshold,
+        ambiguity_low=router.ambiguity_low,
+        ambiguity_high=router.ambiguity_high,
+        fallback_intent=intent_names.get(router.fallback_intent_id),
+        fallback_tier=tier_names.get(router.fallback_tier_id),
+        cache_ttl_seconds=router.cache_ttl_seconds,
+        latency_budget_ms=router.latency_budget_ms,
+    )
+
+
+def router_version_current(router_id: int) -> int:
+    """The latest version of a router: the shared cache first, one indexed query otherwise."""
+    version = cache.get(router_version_cache_key(router_id))
+    if version is None:
+        version = Router.objects.filter(pk=router_id).values_list("version", flat=True).first() or 0
+        cache.set(router_version_cache_key(router_id), version, timeout=None)
+    return version
+
+
+def compiled_router(router: Router) -> CompiledRouter:
+    """The compiled engine router for `router`'s current version, compiled once per process."""
+    compiled = _compiled.get(router.pk)
+    if compiled is not None and compiled.version == router.version:
+        return compiled
+    with _compile_lock:
+        compiled = _compiled.get(router.pk)
+        if compiled is None or compiled.version != router.version:
+            compiled = compile_router(router_snapshot_build(router))
+            _compiled[router.pk] = compiled
+    return compiled

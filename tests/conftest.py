@@ -1,0 +1,82 @@
+"""The named cast shared by the suite: an operator, a viewer, an outsider and the demo router."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from routing.services import router_config_apply
+
+DEMO_FILE = Path(__file__).resolve().parents[1] / "routing" / "demo" / "support.json"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# In CI the tests marked `services` must run against the real PostgreSQL and Redis, never skip.
+REQUIRE_SERVICES = os.environ.get("SEMROUTE_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if REQUIRE_SERVICES:
+        return
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    database = os.environ.get("DATABASE_URL", "")
+    if broker.startswith("redis://") and database.startswith("postgres"):
+        return
+    skip = pytest.mark.skip(reason="needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (CI sets both)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings, request):
+    """Tasks run in-process unless a test starts a real worker (marked `services`)."""
+    from semroute_site.celery import app
+
+    eager = "services" not in request.keywords
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def demo_document() -> dict:
+    return json.loads(DEMO_FILE.read_text())
+
+
+@pytest.fixture
+def demo_router(db, demo_document):
+    result = router_config_apply(document=demo_document, summary="demo")
+    assert result.applied, result.problems
+    return result.router
+
+
+def _user(django_user_model, username: str, group: str | None = None, **extra):
+    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    if group:
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
+@pytest.fixture
+def operator(db, django_user_model):
+    return _user(django_user_model, "olivia", "operators")
+
+
+@pytest.fixture
+def viewer(db, django_user_model):
+    return _user(django_user_model, "victor", "viewers")
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return _user(django_user_model, "oscar")
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser(username="root", password="pw-root")
