@@ -71,6 +71,11 @@ class Policy:
     complexity_min_quality: dict[str, float] = field(
         default_factory=lambda: {"simple": 0.0, "moderate": 0.6, "complex": 0.85}
     )
+    # expected output tokens per complexity level, for cost estimates
+    expected_output_tokens: dict[str, int] = field(
+        default_factory=lambda: {"simple": 150, "moderate": 400, "complex": 900}
+    )
+    llm_timeout_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)

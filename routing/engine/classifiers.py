@@ -1,0 +1,254 @@
+"""Embedding classifiers over example vectors: centroid, kNN and a trained linear head.
+
+Each classifier turns a query vector into one raw score per intent. When every intent has enough
+examples, a temperature is fitted on out-of-fold scores so `softmax(scores / T)` is a calibrated
+probability; otherwise the raw scores are used as confidence (cosine similarity for centroid and
+kNN, the head's own softmax for linear) and the decision says `calibrated=False`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Calibration needs a few examples per intent in every fold.
+MIN_EXAMPLES_PER_INTENT_FOR_CALIBRATION = 5
+CALIBRATION_FOLDS = 5
+# Above this many examples one held-out fold (of CALIBRATION_FOLDS) is enough and keeps
+# compile time low; below it every fold is used.
+FULL_CROSS_VALIDATION_MAX_EXAMPLES = 3000
+LINEAR_HEAD_C = 10.0
+LINEAR_HEAD_MAX_ITER = 300
+
+
+def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `scores / temperature` (1-D or 2-D)."""
+    scaled = scores / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature minimising the negative log-likelihood of `labels` under softmax(scores/T)."""
+    rows = np.arange(len(labels))
+
+    def nll(temperature: float) -> float:
+        probabilities = softmax(scores, temperature)
+        return float(-np.log(np.maximum(probabilities[rows, labels], 1e-12)).mean())
+
+    # A coarse log-spaced grid, then a finer one around the best point: robust and cheap.
+    grid = np.logspace(-3, 1.5, 46)
+    best = min(grid, key=nll)
+    fine = best * np.logspace(-0.1, 0.1, 21)
+    return float(min(fine, key=nll))
+
+
+def stratified_folds(labels: np.ndarray, n_folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Index arrays for `n_folds` folds with every label spread evenly across them."""
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        rng.shuffle(members)
+        for position, index in enumerate(members):
+            folds[position % n_folds].append(int(index))
+    return [np.array(sorted(fold), dtype=np.int64) for fold in folds]
+
+
+class CentroidHead:
+    """Cosine similarity to each intent's normalised mean example vector."""
+
+    def __init__(self, vectors: np.ndarray, labels: np.ndarray, n_classes: int):
+        dim = vectors.shape[1]
+        centroids = np.zeros((n_classes, dim), dtype=np.float32)
+        np.add.at(centroids, labels, vectors)
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        self.centroids = np.ascontiguousarray(centroids / norms, dtype=np.float32)
+        self.has_examples = np.bincount(labels, minlength=n_classes) > 0
+
+    def scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        scores = query_vectors @ self.centroids.T
+        scores[:, ~self.has_examples] = -1.0
+        return scores
+
+
+def knn_scores(
+    similarities: np.ndarray, labels: np.ndarray, n_classes: int, top_k: int, aggregation: str
+) -> np.ndarray:
+    """Aggregate each row's top-k neighbour similarities per intent.
+
+    mean: average similarity of the intent's neighbours among the top k; max: the nearest one;
+    sum: their summed similarity divided by k (a similarity-weighted vote, on the same scale).
+    Intents with no neighbour in the top k score -1.
+    """
+    n_queries, n_examples = similarities.shape
+    k = max(1, min(top_k, n_examples))
+    if k < n_examples:
+        top = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(n_examples), (n_queries, n_examples))
+    top_similarities = np.take_along_axis(similarities, top, axis=1)
+    top_labels = labels[top]
+    rows = np.repeat(np.arange(n_queries), k)
+    flat_labels = top_labels.ravel()
+    flat_similarities = top_similarities.ravel().astype(np.float64)
+    if aggregation == "max":
+        scores = np.full((n_queries, n_classes), -1.0)
+        np.maximum.at(scores, (rows, flat_labels), flat_similarities)
+        return scores
+    sums = np.zeros((n_queries, n_classes))
+    np.add.at(sums, (rows, flat_labels), flat_similarities)
+    counts = np.zeros((n_queries, n_classes))
+    np.add.at(counts, (rows, flat_labels), 1.0)
+    if aggregation == "sum":
+        scores = sums / k
+    else:
+        scores = np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
+    scores[counts == 0] = -1.0
+    return scores
+
+
+class KnnHead:
+    """Top-k nearest examples, aggregated per intent."""
+
+    def __init__(
+        self, vectors: np.ndarray, labels: np.ndarray, n_classes: int, top_k: int, aggregation: str
+    ):
+        self.vectors = vectors
+        self.labels = labels
+        self.n_classes = n_classes
+        self.top_k = top_k
+        self.aggregation = aggregation
+
+    def scores(
+        self, query_vectors: np.ndarray, similarities: np.ndarray | None = None
+    ) -> np.ndarray:
+        if similarities is None:
+            similarities = query_vectors @ self.vectors.T
+        return knn_scores(similarities, self.labels, self.n_classes, self.top_k, self.aggregation)
+
+
+class LinearHead:
+    """Multinomial logistic regression on the example vectors; scores are log-probabilities."""
+
+    def __init__(self, vectors: np.ndarray, labels: np.ndarray, n_classes: int):
+        from sklearn.linear_model import LogisticRegression
+
+        present = np.unique(labels)
+        self.n_classes = n_classes
+        self.coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
+        self.intercept = np.full(n_classes, -1e4, dtype=np.float32)
+        if len(present) == 1:
+            # One intent only: it always wins; its confidence comes from nothing else.
+            self.intercept[present[0]] = 0.0
+            return
+        model = LogisticRegression(C=LINEAR_HEAD_C, max_iter=LINEAR_HEAD_MAX_ITER)
+        model.fit(vectors, labels)
+        coef = model.coef_
+        intercept = model.intercept_
+        if len(present) == 2:
+            # sklearn stores one row for binary problems: expand to two symmetric logits.
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        self.coef[present] = coef
+        self.intercept[present] = intercept
+
+    def scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        logits = query_vectors @ self.coef.T + self.intercept
+        return np.log(np.maximum(softmax(logits), 1e-12))
+
+
+@dataclass(slots=True)
+class Calibration:
+    temperature: float
+    calibrated: bool
+
+
+def _build_head(method: str, vectors, labels, n_classes, top_k, aggregation):
+    if method == "centroid":
+        return CentroidHead(vectors, labels, n_classes)
+    if method == "knn":
+        return KnnHead(vectors, labels, n_classes, top_k, aggregation)
+    return LinearHead(vectors, labels, n_classes)
+
+
+def calibrate(
+    method: str,
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    top_k: int,
+    aggregation: str,
+) -> Calibration:
+    """Fit a softmax temperature on out-of-fold scores, or report that calibration is impossible.
+
+    kNN uses leave-one-out (each example scored against all the others); centroid and linear
+    use stratified k-fold (one held-out fold for large routers, to bound compile time).
+    """
+    counts = np.bincount(labels, minlength=n_classes)
+    present = counts[counts > 0]
+    if len(present) < 2 or present.min() < MIN_EXAMPLES_PER_INTENT_FOR_CALIBRATION:
+        return Calibration(temperature=1.0, calibrated=False)
+
+    if method == "knn":
+        rng = np.random.default_rng(0)
+        sample = np.arange(len(labels))
+        if len(sample) > 3000:
+            sample = np.sort(rng.choice(sample, 3000, replace=False))
+        similarities = vectors[sample] @ vectors.T
+        # Leave-one-out: an example must not find itself.
+        similarities[np.arange(len(sample)), sample] = -np.inf
+        scores = knn_scores(similarities, labels, n_classes, top_k, aggregation)
+        return Calibration(fit_temperature(scores, labels[sample]), calibrated=True)
+
+    folds = stratified_folds(labels, CALIBRATION_FOLDS)
+    if len(labels) > FULL_CROSS_VALIDATION_MAX_EXAMPLES:
+        folds = folds[:1]
+    out_of_fold_scores = []
+    out_of_fold_labels = []
+    for held_out in folds:
+        train = np.ones(len(labels), dtype=bool)
+        train[held_out] = False
+        head = _build_head(method, vectors[train], labels[train], n_classes, top_k, aggregation)
+        out_of_fold_scores.append(head.scores(vectors[held_out]))
+        out_of_fold_labels.append(labels[held_out])
+    scores = np.vstack(out_of_fold_scores)
+    return Calibration(fit_temperature(scores, np.concatenate(out_of_fold_labels)), calibrated=True)
+
+
+class IntentClassifier:
+    """One method's head plus its calibration, built lazily by the compiled router."""
+
+    def __init__(
+        self,
+        method: str,
+        vectors: np.ndarray,
+        labels: np.ndarray,
+        n_classes: int,
+        *,
+        top_k: int,
+        aggregation: str,
+    ):
+        self.method = method
+        self.head = _build_head(method, vectors, labels, n_classes, top_k, aggregation)
+        self.calibration = calibrate(
+            method, vectors, labels, n_classes, top_k=top_k, aggregation=aggregation
+        )
+
+    def confidences(
+        self, query_vectors: np.ndarray, similarities: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-intent confidence for each query row: calibrated probabilities when possible."""
+        if self.method == "knn":
+            scores = self.head.scores(query_vectors, similarities)
+        else:
+            scores = self.head.scores(query_vectors)
+        if self.calibration.calibrated:
+            return softmax(scores, self.calibration.temperature)
+        if self.method == "linear":
+            return np.exp(scores)
+        return scores

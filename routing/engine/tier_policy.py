@@ -1,0 +1,83 @@
+"""Tier policy: the cheapest enabled model tier that meets every quality floor within the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .snapshot import TierSpec
+
+
+@dataclass(slots=True)
+class TierChoice:
+    tier: TierSpec | None
+    required_quality: float
+    notes: list[str] = field(default_factory=list)
+
+
+def tier_cost_usd(tier: TierSpec, input_tokens: int, output_tokens: int) -> float:
+    """Estimated USD cost of one call to `tier`."""
+    return (input_tokens * tier.price_in_per_mtok + output_tokens * tier.price_out_per_mtok) / 1e6
+
+
+def middle_tier(tiers: list[TierSpec]) -> TierSpec | None:
+    """The middle-ranked enabled tier; with two tiers, the upper one (never the cheapest)."""
+    if not tiers:
+        return None
+    ranked = sorted(tiers, key=lambda tier: tier.rank)
+    return ranked[len(ranked) // 2]
+
+
+def most_expensive_tier(
+    tiers: list[TierSpec], input_tokens: int, output_tokens: int
+) -> TierSpec | None:
+    """The tier whose call would cost most (ties: the higher rank); the baseline for savings."""
+    if not tiers:
+        return None
+    return max(
+        tiers, key=lambda tier: (tier_cost_usd(tier, input_tokens, output_tokens), tier.rank)
+    )
+
+
+def choose_tier(
+    tiers: list[TierSpec],
+    *,
+    required_quality: float,
+    input_tokens: int,
+    output_tokens: int,
+    latency_budget_ms: int | None,
+) -> TierChoice:
+    """Pick the cheapest tier (ties by rank) with quality >= required_quality within the budget.
+
+    If no tier meets the quality within the budget, the best-quality tier within the budget is
+    taken; if no tier fits the budget at all, the budget is ignored. Both cases are noted.
+    """
+    choice = TierChoice(tier=None, required_quality=required_quality)
+    if not tiers:
+        choice.notes.append("no enabled tier")
+        return choice
+
+    def cost_order(tier: TierSpec):
+        return (tier_cost_usd(tier, input_tokens, output_tokens), tier.rank)
+
+    within_budget = [
+        tier for tier in tiers if latency_budget_ms is None or tier.latency_ms <= latency_budget_ms
+    ]
+    if not within_budget:
+        choice.notes.append(
+            f"no tier fits the latency budget of {latency_budget_ms} ms; budget ignored"
+        )
+        within_budget = tiers
+    qualifying = [tier for tier in within_budget if tier.quality >= required_quality]
+    if qualifying:
+        choice.tier = min(qualifying, key=cost_order)
+        return choice
+    best_quality = max(tier.quality for tier in within_budget)
+    choice.tier = min(
+        (tier for tier in within_budget if tier.quality == best_quality), key=cost_order
+    )
+    where = "within the latency budget" if latency_budget_ms is not None else "among enabled tiers"
+    choice.notes.append(
+        f"no tier reaches quality {required_quality:g} {where}; "
+        f"chose the best available ({choice.tier.name}, quality {best_quality:g})"
+    )
+    return choice
