@@ -1,0 +1,165 @@
+"""Console forms. They validate input; the services in routing/services.py make the changes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from routing.engine.snapshot import CLASSIFICATION_METHODS, KNN_AGGREGATIONS, RULE_KINDS
+from routing.models import Intent, ModelTier, Router, Rule
+
+MAX_BATCH_QUERIES = 500
+MAX_PASTE_CHARS = 200_000
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+class RouterScopedForm(forms.ModelForm):
+    """A ModelForm whose intent/tier choices are limited to one router."""
+
+    def __init__(self, *args, router: Router, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.router = router
+        if self.instance.router_id is None:
+            self.instance.router = router
+        for name, queryset in (
+            ("min_tier", ModelTier.objects.filter(router=router)),
+            ("tier", ModelTier.objects.filter(router=router)),
+            ("intent", Intent.objects.filter(router=router)),
+        ):
+            if name in self.fields:
+                self.fields[name].queryset = queryset
+
+
+class IntentForm(RouterScopedForm):
+    class Meta:
+        model = Intent
+        fields = ["name", "handler", "description", "threshold", "min_tier", "enabled"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class IntentInlineForm(RouterScopedForm):
+    class Meta:
+        model = Intent
+        fields = ["handler", "threshold", "min_tier", "enabled"]
+
+
+class RuleForm(RouterScopedForm):
+    class Meta:
+        model = Rule
+        fields = ["kind", "pattern", "priority", "action", "intent", "tier", "reason", "enabled"]
+
+
+class TierForm(RouterScopedForm):
+    class Meta:
+        model = ModelTier
+        fields = [
+            "name",
+            "rank",
+            "provider",
+            "model",
+            "base_url",
+            "api_key_env",
+            "price_in_per_mtok",
+            "price_out_per_mtok",
+            "quality",
+            "latency_ms",
+            "enabled",
+        ]
+
+
+class ExampleForm(forms.Form):
+    text = forms.CharField(
+        max_length=2000, widget=forms.TextInput(attrs={"placeholder": "A query that belongs here"})
+    )
+
+
+class BulkExamplesForm(forms.Form):
+    texts = forms.CharField(
+        max_length=MAX_PASTE_CHARS,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One example per line"}),
+    )
+
+    def lines(self) -> list[str]:
+        return self.cleaned_data["texts"].splitlines()
+
+
+class ExampleSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200)
+
+
+class PatternTestForm(forms.Form):
+    kind = forms.ChoiceField(choices=_choices(RULE_KINDS), initial="keyword")
+    pattern = forms.CharField(max_length=500)
+
+
+class PolicyForm(forms.Form):
+    """The router's policy fields; cleaned_data maps straight onto router_policy_update(changes=...)."""
+
+    method = forms.ChoiceField(choices=_choices(CLASSIFICATION_METHODS))
+    top_k = forms.IntegerField(min_value=1, max_value=100)
+    aggregation = forms.ChoiceField(choices=_choices(KNN_AGGREGATIONS))
+    threshold = forms.FloatField(min_value=0.0, max_value=1.0)
+    ambiguity_low = forms.FloatField(min_value=0.0, max_value=1.0)
+    ambiguity_high = forms.FloatField(min_value=0.0, max_value=1.0)
+    fallback_intent = forms.ModelChoiceField(queryset=Intent.objects.none(), required=False)
+    fallback_tier = forms.ModelChoiceField(queryset=ModelTier.objects.none(), required=False)
+    cache_ttl_seconds = forms.IntegerField(min_value=0)
+    latency_budget_ms = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args, router: Router, **kwargs):
+        kwargs.setdefault("initial", {name: getattr(router, name) for name in self.base_fields})
+        super().__init__(*args, **kwargs)
+        self.fields["fallback_intent"].queryset = Intent.objects.filter(router=router)
+        self.fields["fallback_tier"].queryset = ModelTier.objects.filter(router=router)
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("ambiguity_low"), cleaned.get("ambiguity_high")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "ambiguity_high", "The ambiguity band's high bound must be >= its low bound."
+            )
+        return cleaned
+
+
+class QueryForm(forms.Form):
+    q = forms.CharField(label="Query", max_length=settings.SEMROUTE_MAX_QUERY_CHARS)
+
+
+class CompareForm(QueryForm):
+    method_b = forms.ChoiceField(
+        label="Strategy B method", choices=_choices(CLASSIFICATION_METHODS), initial="centroid"
+    )
+    threshold_b = forms.FloatField(
+        label="Strategy B threshold", min_value=0.0, max_value=1.0, required=False
+    )
+
+
+class BatchForm(forms.Form):
+    queries = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": "One query per line (up to 500)"}),
+        max_length=MAX_PASTE_CHARS,
+    )
+
+    def clean_queries(self) -> list[str]:
+        lines = [" ".join(line.split()) for line in self.cleaned_data["queries"].splitlines()]
+        queries = [line for line in lines if line]
+        if not queries:
+            raise forms.ValidationError("Paste at least one query.")
+        if len(queries) > MAX_BATCH_QUERIES:
+            raise forms.ValidationError(
+                f"At most {MAX_BATCH_QUERIES} queries per batch (got {len(queries)})."
+            )
+        return queries
+
+
+class CorrectionForm(QueryForm):
+    intent = forms.ModelChoiceField(queryset=Intent.objects.none(), to_field_name="name")
+
+    def __init__(self, *args, router: Router, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["intent"].queryset = Intent.objects.for_router(router)
