@@ -1,6 +1,29 @@
-"""The one NinjaAPI: every app mounts its Router under /api/v1/."""
+"""The one NinjaAPI: every app mounts its Router under /api/v1/; one error shape everywhere.
 
-from ninja import NinjaAPI
+Every error is `{"error": {"code", "message", "details"}}`, produced by the handlers registered
+here: a traceback never reaches a client, and bad input is always a 4xx.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError, connection
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from routing.exceptions import APIError, RateLimited, ServiceUnavailable
+from routing.schemas import ErrorOut
+
+logger = logging.getLogger("semroute.api")
 
 api = NinjaAPI(
     title="semroute API",
@@ -10,3 +33,217 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     description="Route queries to intents and model tiers; manage configuration; read decisions.",
 )
+
+HTTP_ERROR_CODES = {
+    400: "malformed_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(
+    request: HttpRequest, *, status: int, code: str, message: str, details: Any = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details}}, status=status
+    )
+
+
+@api.exception_handler(APIError)
+def _api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
+    response = error_response(
+        request, status=exc.status, code=exc.code, message=exc.message, details=exc.details
+    )
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _field(loc: tuple | list) -> str:
+    # ninja's loc is (source, parameter name, *path); the path is what the caller sent.
+    parts = list(loc[2:]) if len(loc) > 2 else list(loc[1:]) or list(loc)
+    return ".".join(str(part) for part in parts)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = [
+        {
+            "field": _field(error.get("loc", ())),
+            "location": str(error.get("loc", ("body",))[0]),
+            "message": error.get("msg", "invalid"),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors
+    ]
+    summary = "; ".join(f"{p['field'] or p['location']}: {p['message']}" for p in problems[:5])
+    return error_response(
+        request,
+        status=422,
+        code="validation_error",
+        message=f"Invalid request: {summary}",
+        details=problems,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(
+        request,
+        status=401,
+        code="not_authenticated",
+        message="Missing, unknown or revoked API key; send it as X-API-Key or Authorization: Bearer.",
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    if exc.status_code == 400:
+        message = "The request body is not valid JSON."
+    return error_response(
+        request,
+        status=exc.status_code,
+        code=HTTP_ERROR_CODES.get(exc.status_code, "error"),
+        message=message,
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, status=404, code="not_found", message="Not found.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return error_response(
+        request,
+        status=413,
+        code="request_too_large",
+        message=f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+    )
+
+
+def _unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.error("A required service is unavailable: %s", exc)
+    return error_response(
+        request,
+        status=503,
+        code="unavailable",
+        message="A required service (database or cache) is unavailable; retry shortly.",
+    )
+
+
+for _exc in (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError):
+    api.add_exception_handler(_exc, _unavailable)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("Unhandled error in %s %s", request.method, request.path)
+    return error_response(
+        request, status=500, code="internal_error", message="Internal error; it has been logged."
+    )
+
+
+# Health -----------------------------------------------------------------------------------------
+
+
+class CheckOut(Schema):
+    ok: bool
+    required: bool
+    latency_ms: float
+    detail: str
+
+
+class HealthOut(Schema):
+    status: str  # "ok" or "degraded" (a part that is not required is down)
+    checks: dict[str, CheckOut]
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.vendor
+
+
+def _check_cache() -> str:
+    cache.set("semroute:health", "ok", timeout=10)
+    if cache.get("semroute:health") != "ok":
+        raise RuntimeError("value written was not read back")
+    return cache.__class__.__name__
+
+
+def _check_broker() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "eager mode (no broker configured)"
+    from semroute_site.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=1)
+    return broker.transport_cls if isinstance(broker.transport_cls, str) else "connected"
+
+
+def _check_encoder() -> str:
+    from routing.snapshots import active_encoder
+
+    encoder = active_encoder()
+    encoder.encode(["health check"])
+    return encoder.name
+
+
+# (name, check, required): the broker only delays vector computation, so it is not required.
+HEALTH_CHECKS = (
+    ("database", _check_database, True),
+    ("cache", _check_cache, True),
+    ("broker", _check_broker, False),
+    ("encoder", _check_encoder, True),
+)
+
+
+def health_report() -> dict[str, Any]:
+    checks = {}
+    for name, check, required in HEALTH_CHECKS:
+        started = time.perf_counter()
+        try:
+            detail, ok = check(), True
+        except Exception as exc:  # a health check reports every failure instead of raising
+            detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
+        checks[name] = {
+            "ok": ok,
+            "required": required,
+            "detail": detail,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    if not all(check["ok"] for check in checks.values() if check["required"]):
+        raise ServiceUnavailable("A required part is down.", details={"checks": checks})
+    return {
+        "status": "ok" if all(check["ok"] for check in checks.values()) else "degraded",
+        "checks": checks,
+    }
+
+
+@api.get(
+    "/v1/health",
+    response={200: HealthOut, 503: ErrorOut},
+    tags=["health"],
+    summary="Database, cache, broker and encoder status",
+)
+def health(request: HttpRequest):
+    return health_report()
+
+
+def _mount() -> None:
+    from analytics.api import router as analytics_router
+    from routing.api import router as routing_router
+
+    api.add_router("/v1/", routing_router)
+    api.add_router("/v1/", analytics_router)
+
+
+_mount()

@@ -1,0 +1,168 @@
+"""The decision log's write path: a bounded in-memory buffer drained in bulk by a background thread.
+
+A request only appends an unsaved DecisionLog row (no I/O); a daemon thread writes pending rows
+with one bulk INSERT every FLUSH_SECONDS (sooner when BATCH_SIZE rows wait). The buffer is flushed
+at interpreter exit (atexit) and from gunicorn's worker_exit hook, so a clean shutdown loses
+nothing. A crash (SIGKILL, OOM, power loss) loses what was not yet written: at most the rows
+appended in the last flush interval plus one in-flight batch, i.e. about
+request_rate_per_worker * FLUSH_SECONDS, and never more than MAX_PENDING rows per worker.
+
+When the buffer is full (the database is slow or down) the appending request flushes once itself
+(back-pressure instead of silent loss); rows are dropped, and counted, only if that write fails too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import uuid
+from collections import OrderedDict
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from analytics.models import DecisionLog
+
+logger = logging.getLogger("semroute.decision_log")
+
+
+def _setting(name: str, default: float) -> float:
+    return getattr(settings, name, default)
+
+
+class DecisionLogBuffer:
+    def __init__(
+        self, *, flush_seconds: float, batch_size: int, max_pending: int, autostart: bool = True
+    ):
+        self.flush_seconds = flush_seconds
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.autostart = autostart
+        self.written = 0
+        self.dropped = 0
+        self._reset_process_state()
+        atexit.register(self.stop)
+
+    def _reset_process_state(self) -> None:
+        # A forked child (gunicorn worker) inherits the parent's rows and lock state but not its thread.
+        self._pid = os.getpid()
+        self._pending: OrderedDict[uuid.UUID, DecisionLog] = OrderedDict()
+        self._in_flight: dict[uuid.UUID, DecisionLog] = {}
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # request path -------------------------------------------------------------------------------
+
+    def append(self, row: DecisionLog) -> None:
+        """Queue one unsaved row; never does I/O unless the buffer is full."""
+        if self._pid != os.getpid():
+            self._reset_process_state()
+        if self.autostart and self._thread is None:
+            self.start()
+        with self._lock:
+            full = len(self._pending) >= self.max_pending
+            if not full:
+                self._pending[row.id] = row
+                if len(self._pending) >= self.batch_size:
+                    self._wake.set()
+                return
+        self.flush()  # back-pressure: the database is behind
+        with self._lock:
+            if len(self._pending) < self.max_pending:
+                self._pending[row.id] = row
+                return
+        self.dropped += 1
+        logger.error(
+            "Decision log buffer full and the database unavailable; dropped decision %s", row.id
+        )
+
+    def get(self, decision_id: uuid.UUID) -> DecisionLog | None:
+        """A row of this process not yet visible in the database, if any."""
+        with self._lock:
+            return self._pending.get(decision_id) or self._in_flight.get(decision_id)
+
+    def discard(self) -> int:
+        """Forget every pending row without writing it (tests); returns how many were dropped."""
+        with self._lock:
+            count = len(self._pending)
+            self._pending.clear()
+            return count
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending) + len(self._in_flight)
+
+    # write path ---------------------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Write every pending row now, in batches, on the calling thread's connection."""
+        written = 0
+        with self._flush_lock:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        break
+                    batch = [
+                        self._pending.popitem(last=False)[1]
+                        for _ in range(min(self.batch_size, len(self._pending)))
+                    ]
+                    self._in_flight = {row.id: row for row in batch}
+                try:
+                    # ignore_conflicts: a batch retried after a lost commit acknowledgement is harmless.
+                    DecisionLog.objects.bulk_create(batch, ignore_conflicts=True)
+                except Exception:
+                    logger.exception("Writing %d decision log rows failed; will retry", len(batch))
+                    with self._lock:
+                        restored = OrderedDict((row.id, row) for row in batch)
+                        restored.update(self._pending)
+                        self._pending = restored
+                        self._in_flight = {}
+                    break
+                with self._lock:
+                    self._in_flight = {}
+                written += len(batch)
+        self.written += written
+        return written
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            close_old_connections()
+            self.flush()
+        connection.close()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="decision-log-flusher", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the flusher and write everything still pending (clean shutdown loses nothing)."""
+        if self._pid != os.getpid():
+            return
+        thread = self._thread
+        if thread is not None:
+            self._stopping.set()
+            self._wake.set()
+            thread.join(timeout)
+            self._thread = None
+        if self._pending:
+            self.flush()
+
+
+decision_log = DecisionLogBuffer(
+    flush_seconds=_setting("SEMROUTE_DECISION_LOG_FLUSH_SECONDS", 0.5),
+    batch_size=int(_setting("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500)),
+    max_pending=int(_setting("SEMROUTE_DECISION_LOG_MAX_PENDING", 20_000)),
+)

@@ -1,0 +1,231 @@
+"""Decision log and feedback workflows used by the API (and, later, the console)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from analytics.decision_log import decision_log
+from analytics.models import DecisionLog, Feedback
+from routing.auth import KeyPrincipal
+from routing.engine.decision import Decision
+from routing.exceptions import InvalidInput, NotFound, PermissionDenied
+from routing.models import Intent, Router
+
+# A decision routed by another worker becomes visible once that worker's buffer is flushed.
+FEEDBACK_WAIT_EXTRA_SECONDS = 0.5
+FEEDBACK_POLL_SECONDS = 0.1
+
+
+def decision_record(
+    *,
+    router: Router,
+    query: str,
+    decision: Decision,
+    principal: KeyPrincipal | None,
+    user_ref: str | None = None,
+    session_ref: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    channel: str = "api",
+) -> uuid.UUID:
+    """Queue the decision for the log and return its id (the row is written in the background)."""
+    row = DecisionLog(
+        id=uuid.uuid4(),
+        router_id=router.pk,
+        router_version=decision.router_version,
+        query=query,
+        user_ref=user_ref or "",
+        session_ref=session_ref or "",
+        metadata=metadata or {},
+        intent=decision.intent,
+        handler=decision.handler,
+        confidence=decision.confidence,
+        calibrated=decision.calibrated,
+        stage=decision.stage,
+        complexity=decision.complexity,
+        tier=decision.tier,
+        model=decision.model,
+        provider=decision.provider,
+        estimated_cost_usd=decision.estimated_cost_usd,
+        baseline_cost_usd=decision.baseline_cost_usd,
+        latency_ms=decision.latency_ms,
+        cached=decision.cached,
+        blocked=decision.blocked,
+        trace=decision.to_dict(explain=True)["trace"],
+        channel=channel,
+        api_key_id=principal.key_id if principal else None,
+        created_at=timezone.now(),
+    )
+    decision_log.append(row)
+    return row.id
+
+
+def decisions_record(
+    *,
+    router: Router,
+    queries: Sequence[str],
+    decisions: Sequence[Decision],
+    principal: KeyPrincipal | None,
+    user_ref: str | None = None,
+    session_ref: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[uuid.UUID]:
+    return [
+        decision_record(
+            router=router,
+            query=query,
+            decision=decision,
+            principal=principal,
+            user_ref=user_ref,
+            session_ref=session_ref,
+            metadata=metadata,
+            channel="batch",
+        )
+        for query, decision in zip(queries, decisions, strict=True)
+    ]
+
+
+def decision_id_parse(raw: str) -> uuid.UUID:
+    """A decision id from a URL; anything that is not a UUID names no decision (404)."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound(f"No decision {raw[:64]!r}.", details={"decision_id": raw[:64]}) from None
+
+
+def _decision_lookup(decision_id: uuid.UUID) -> DecisionLog | None:
+    row = decision_log.get(decision_id)
+    if row is not None:
+        return row
+    return DecisionLog.objects.select_related("router").filter(pk=decision_id).first()
+
+
+def decision_for_key(
+    *, decision_id: uuid.UUID, principal: KeyPrincipal, wait: bool = False
+) -> DecisionLog:
+    """The decision if this key may see it: 404 when unknown, 403 for a router the key may not use.
+
+    With `wait`, a decision not found yet is looked for again until other workers' buffers have
+    been flushed (feedback can arrive before the row is written).
+    """
+    row = _decision_lookup(decision_id)
+    if row is None and wait:
+        deadline = time.monotonic() + decision_log.flush_seconds * 2 + FEEDBACK_WAIT_EXTRA_SECONDS
+        while row is None and time.monotonic() < deadline:
+            time.sleep(FEEDBACK_POLL_SECONDS)
+            row = _decision_lookup(decision_id)
+    if row is None:
+        raise NotFound(f"No decision {decision_id}.", details={"decision_id": str(decision_id)})
+    if principal.router_ids is not None and row.router_id not in principal.router_ids:
+        raise PermissionDenied("This API key may not read decisions of that router.")
+    return row
+
+
+def feedback_record(
+    *,
+    decision_id: uuid.UUID,
+    principal: KeyPrincipal,
+    rating: str,
+    comment: str = "",
+    expected_intent: str | None = None,
+) -> tuple[Feedback, bool]:
+    """Record (or update) this key's feedback on a decision; a second call never duplicates."""
+    decision = decision_for_key(decision_id=decision_id, principal=principal, wait=True)
+    if (
+        expected_intent
+        and not Intent.objects.filter(router_id=decision.router_id, name=expected_intent).exists()
+    ):
+        raise InvalidInput(
+            f"Unknown intent {expected_intent!r} for this router.",
+            details=[
+                {"field": "expected_intent", "message": "not an intent of the decision's router"}
+            ],
+        )
+    with transaction.atomic():
+        return Feedback.objects.update_or_create(
+            decision_id=decision_id,
+            api_key_id=principal.key_id,
+            defaults={
+                "rating": rating,
+                "comment": comment,
+                "expected_intent": expected_intent or "",
+            },
+        )
+
+
+# Listing ----------------------------------------------------------------------------------------
+
+
+def cursor_encode(row: DecisionLog) -> str:
+    raw = json.dumps([row.created_at.isoformat(), str(row.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, decision_id = json.loads(raw)
+        position = datetime.fromisoformat(created_at), uuid.UUID(decision_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput(
+            "The cursor is not one this API returned.",
+            details=[{"field": "cursor", "message": "invalid cursor"}],
+        ) from None
+    if position[0].tzinfo is None:
+        raise InvalidInput(
+            "The cursor is not one this API returned.",
+            details=[{"field": "cursor", "message": "invalid cursor"}],
+        )
+    return position
+
+
+def decisions_for_key(
+    *,
+    principal: KeyPrincipal,
+    router_slug: str | None = None,
+    intent: str | None = None,
+    tier: str | None = None,
+    stage: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[DecisionLog], str | None]:
+    """One page of logged decisions, newest first, and the cursor of the next page (None at the end)."""
+    decisions: QuerySet[DecisionLog] = DecisionLog.objects.select_related("router")
+    if principal.router_ids is not None:
+        decisions = decisions.filter(router_id__in=principal.router_ids)
+    if router_slug is not None:
+        router = Router.objects.filter(slug=router_slug).first()
+        if router is None:
+            raise NotFound(f"No router {router_slug!r}.", details={"router": router_slug})
+        principal.check_router(router)
+        decisions = decisions.filter(router=router)
+    if intent is not None:
+        decisions = decisions.filter(intent=intent)
+    if tier is not None:
+        decisions = decisions.filter(tier=tier)
+    if stage is not None:
+        decisions = decisions.filter(stage=stage)
+    if since is not None:
+        decisions = decisions.filter(created_at__gte=since)
+    if until is not None:
+        decisions = decisions.filter(created_at__lt=until)
+    if cursor:
+        created_at, decision_id = cursor_decode(cursor)
+        decisions = decisions.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=decision_id)
+        )
+    page = list(decisions.order_by("-created_at", "-id")[: limit + 1])
+    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor

@@ -1,0 +1,145 @@
+"""The routing API: route one query or a batch, list routers, export and import configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Body, Router
+
+from analytics.services import decision_record, decisions_record
+from routing.auth import APIKeyAuth, router_for_import, router_for_key
+from routing.config_io import router_config_export
+from routing.decide import decide, decide_batch
+from routing.exceptions import InvalidInput, QueryTooLong
+from routing.models import Router as RouterModel
+from routing.schemas import (
+    ERROR_RESPONSES,
+    ConfigApplyOut,
+    ConfigDocumentOut,
+    DecisionOut,
+    RouteBatchIn,
+    RouteBatchOut,
+    RouteIn,
+    RouterOut,
+)
+from routing.services import router_config_apply
+
+router = Router(tags=["routing"])
+
+
+def query_length_check(queries: list[str]) -> None:
+    limit = settings.SEMROUTE_MAX_QUERY_CHARS
+    for index, query in enumerate(queries):
+        if len(query) > limit:
+            raise QueryTooLong(
+                f"A query is limited to {limit} characters (got {len(query)}).",
+                details={"index": index, "length": len(query), "max_chars": limit},
+            )
+
+
+@router.post(
+    "/routers/{slug}/route",
+    response={200: DecisionOut, **ERROR_RESPONSES},
+    auth=APIKeyAuth("route"),
+    summary="Route one query to an intent and a model tier",
+)
+def route(request: HttpRequest, slug: str, payload: RouteIn):
+    target = router_for_key(slug=slug, principal=request.auth)
+    query_length_check([payload.query])
+    decision = decide(router=target, query=payload.query)
+    decision_id = decision_record(
+        router=target,
+        query=payload.query,
+        decision=decision,
+        principal=request.auth,
+        user_ref=payload.user_id,
+        session_ref=payload.session_id,
+        metadata=payload.metadata,
+    )
+    return DecisionOut.from_decision(
+        decision_id=decision_id, router_slug=target.slug, decision=decision, explain=payload.explain
+    )
+
+
+@router.post(
+    "/routers/{slug}/route/batch",
+    response={200: RouteBatchOut, **ERROR_RESPONSES},
+    auth=APIKeyAuth("route"),
+    summary="Route up to 256 queries in one call; decisions come back in order",
+)
+def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
+    target = router_for_key(slug=slug, principal=request.auth)
+    query_length_check(payload.queries)
+    decisions = decide_batch(router=target, queries=payload.queries)
+    decision_ids = decisions_record(
+        router=target,
+        queries=payload.queries,
+        decisions=decisions,
+        principal=request.auth,
+        user_ref=payload.user_id,
+        session_ref=payload.session_id,
+        metadata=payload.metadata,
+    )
+    return {
+        "decisions": [
+            DecisionOut.from_decision(
+                decision_id=decision_id,
+                router_slug=target.slug,
+                decision=decision,
+                explain=payload.explain,
+            )
+            for decision_id, decision in zip(decision_ids, decisions, strict=True)
+        ]
+    }
+
+
+@router.get(
+    "/routers",
+    response={200: list[RouterOut], **ERROR_RESPONSES},
+    auth=APIKeyAuth(None),
+    summary="The routers this key may use",
+)
+def routers(request: HttpRequest):
+    visible = RouterModel.objects.order_by("slug")
+    if request.auth.router_ids is not None:
+        visible = visible.filter(pk__in=request.auth.router_ids)
+    return visible
+
+
+@router.get(
+    "/routers/{slug}/config",
+    response={200: ConfigDocumentOut, **ERROR_RESPONSES},
+    auth=APIKeyAuth("config:read"),
+    summary="Export a router's whole configuration",
+)
+def config_export(request: HttpRequest, slug: str):
+    return router_config_export(router_for_key(slug=slug, principal=request.auth))
+
+
+@router.put(
+    "/routers/{slug}/config",
+    response={200: ConfigApplyOut, **ERROR_RESPONSES},
+    auth=APIKeyAuth("config:write"),
+    summary="Import a whole configuration as one new version (dry_run=true: diff and problems only)",
+)
+def config_import(
+    request: HttpRequest, slug: str, document: Body[dict[str, Any]], dry_run: bool = False
+):
+    target = router_for_import(slug=slug, document=document, principal=request.auth)
+    result = router_config_apply(document=document, router=target, dry_run=dry_run)
+    problems = [problem.as_dict() for problem in result.problems]
+    if problems and not dry_run:
+        raise InvalidInput(
+            f"The configuration has {len(problems)} problem(s); nothing was applied.",
+            details={"problems": problems},
+        )
+    return {
+        "router": slug,
+        "applied": result.applied,
+        "dry_run": dry_run,
+        "version": result.router.version if result.router else None,
+        "changes": result.changes,
+        "problems": problems,
+    }
