@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Calibration needs a few examples per intent in every fold.
-MIN_EXAMPLES_PER_INTENT_FOR_CALIBRATION = 5
+# Calibration needs enough examples per intent for out-of-fold scores to mean something;
+# below that, raw scores keep the absolute similarity that out-of-scope detection relies on.
+MIN_EXAMPLES_PER_INTENT_FOR_CALIBRATION = 10
 CALIBRATION_FOLDS = 5
 # Above this many examples one held-out fold (of CALIBRATION_FOLDS) is enough and keeps
 # compile time low; below it every fold is used.
@@ -39,7 +40,7 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
         return float(-np.log(np.maximum(probabilities[rows, labels], 1e-12)).mean())
 
     # A coarse log-spaced grid, then a finer one around the best point: robust and cheap.
-    grid = np.logspace(-3, 1.5, 46)
+    grid = np.logspace(-2, 1.5, 36)
     best = min(grid, key=nll)
     fine = best * np.logspace(-0.1, 0.1, 21)
     return float(min(fine, key=nll))

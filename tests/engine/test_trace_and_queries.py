@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from routing.engine import EncoderMismatch, Policy, RuleSpec, compile_router
+from tests.engine.conftest import FakeEncoder, make_snapshot
+
+
+def test_trace_explains_an_embedding_decision(router, encoder):
+    decision = router.route("will it rain tomorrow in rome", encoder=encoder)
+    trace = decision.trace
+
+    assert [s.stage for s in trace.stages] == [
+        "rules",
+        "encode",
+        "embedding",
+        "complexity",
+        "tier_policy",
+    ]
+    assert all(s.micros >= 0 for s in trace.stages)
+    assert trace.stages[2].outcome.startswith("weather")
+    assert len(trace.top_intents) == 4  # every intent, up to five
+    scores = [s.score for s in trace.top_intents]
+    assert scores == sorted(scores, reverse=True)
+    assert trace.top_intents[0].intent == "weather"
+    assert all(s.threshold == 0.45 for s in trace.top_intents)
+    assert 1 <= len(trace.nearest_examples) <= 5
+    nearest = trace.nearest_examples[0]
+    assert (nearest.intent, nearest.text) == ("weather", "will it rain tomorrow")
+    assert nearest.similarity > 0.7
+    assert trace.fallback_reason == ""
+    assert decision.to_dict(explain=False).keys() == decision.to_dict().keys() - {"trace"}
+
+
+def test_trace_lists_matched_rules(encoder):
+    rules = (
+        RuleSpec(11, "keyword", "rain", priority=1, action="min_tier", tier="middle"),
+        RuleSpec(12, "keyword", "snow", priority=1, action="min_tier", tier="powerful"),
+    )
+    router = compile_router(
+        make_snapshot(encoder, rules=rules, policy=Policy(method="centroid", threshold=0.4))
+    )
+
+    decision = router.route("rain tomorrow?", encoder=encoder)
+
+    assert decision.trace.matched_rules == [11]
+    assert decision.trace.stages[0].outcome == "matched 11"
+
+
+def test_encoder_with_another_name_is_refused(router):
+    other = FakeEncoder({"x": [1.0, 0.0]}, name="openai:text-embedding-3-small")
+
+    with pytest.raises(EncoderMismatch, match="minilm-l6-v2-int8"):
+        router.route("x", encoder=other)
+
+
+def test_empty_query_is_out_of_scope_with_fallback_and_no_encoding(base_snapshot):
+    encoder = FakeEncoder({"unused": [1.0] * 384}, name=base_snapshot.encoder_name)
+    router = compile_router(base_snapshot)
+
+    decision = router.route("   ", encoder=encoder)
+
+    assert (decision.intent, decision.stage, decision.trace.fallback_reason) == (
+        None,
+        "fallback",
+        "empty query",
+    )
+    assert decision.tier == "middle"
+    assert encoder.calls == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "☔️🌧️ rain tomorrow? 🤔",
+        "Wird es morgen regnen? will it rain tomorrow 明天会下雨吗",
+        "🙂" * 500,
+        "book a flight " * 3000,
+        "\x00\t\n",
+    ],
+)
+def test_unusual_queries_route_without_errors(router, encoder, query):
+    decision = router.route(query, encoder=encoder)
+
+    assert decision.stage in ("embedding", "fallback")
+    assert np.isfinite(decision.confidence)
+    assert decision.tier is not None
+    assert decision.estimated_cost_usd > 0
+
+
+def test_mixed_language_weather_query_finds_weather(router, encoder):
+    assert (
+        router.route("Wird es morgen regnen? will it rain tomorrow", encoder=encoder).intent
+        == "weather"
+    )
+
+
+def test_route_batch_encodes_uncached_queries_in_one_call(base_snapshot, encoder):
+    class CountingEncoder:
+        name, dim, calls = encoder.name, encoder.dim, []
+
+        def encode(self, texts):
+            self.calls.append(list(texts))
+            return encoder.encode(texts)
+
+    counting = CountingEncoder()
+    router = compile_router(base_snapshot)
+
+    decisions = router.route_batch(["will it rain", "", "book a flight to oslo"], encoder=counting)
+
+    assert [d.intent for d in decisions] == ["weather", None, "flight_booking"]
+    assert counting.calls == [["will it rain", "book a flight to oslo"]]

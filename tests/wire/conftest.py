@@ -1,0 +1,1 @@
+from tests.wire.fixtures import openai_client, openai_server, openai_wire  # noqa: F401
