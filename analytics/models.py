@@ -19,7 +19,9 @@ class DecisionLog(models.Model):
     router = models.ForeignKey("routing.Router", on_delete=models.CASCADE, related_name="decisions")
     router_version = models.PositiveIntegerField()
     query = models.TextField()
-    user_ref = models.CharField(max_length=200, blank=True, help_text="The calling application's user id.")
+    user_ref = models.CharField(
+        max_length=200, blank=True, help_text="The calling application's user id."
+    )
     session_ref = models.CharField(max_length=200, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     intent = models.CharField(max_length=64, null=True, blank=True)
@@ -38,7 +40,9 @@ class DecisionLog(models.Model):
     blocked = models.BooleanField(default=False)
     trace = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=16, default="api", help_text="api, batch or playground.")
-    api_key = models.ForeignKey("routing.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_key = models.ForeignKey(
+        "routing.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(db_index=True)
 
     objects = DecisionLogQuerySet.as_manager()
@@ -47,7 +51,9 @@ class DecisionLog(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["router", "-created_at"], name="decision_router_time"),
-            models.Index(fields=["router", "intent", "-created_at"], name="decision_router_intent_time"),
+            models.Index(
+                fields=["router", "intent", "-created_at"], name="decision_router_intent_time"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,15 +68,21 @@ class Feedback(models.Model):
     rating = models.CharField(max_length=4, choices=RATINGS)
     comment = models.TextField(blank=True)
     expected_intent = models.CharField(max_length=64, blank=True)
-    api_key = models.ForeignKey("routing.APIKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(
+        "routing.APIKey", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["decision_id", "api_key"], name="feedback_once_per_key"),
+            models.UniqueConstraint(
+                fields=["decision_id", "api_key"], name="feedback_once_per_key"
+            ),
             models.UniqueConstraint(fields=["decision_id", "user"], name="feedback_once_per_user"),
         ]
 

@@ -18,7 +18,13 @@ from routing.models import (
     RouterVersion,
     Rule,
 )
-from routing.services import api_key_create, api_key_revoke, example_vectors_enqueue, router_bump_version
+from routing.services import (
+    api_key_hash,
+    api_key_new_secret,
+    api_key_revoke,
+    example_vectors_enqueue,
+    router_bump_version,
+)
 
 
 class VersionedAdmin(admin.ModelAdmin):
@@ -33,7 +39,11 @@ class VersionedAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         obj = form.instance
         verb = "Changed" if change else "Added"
-        router_bump_version(router=self.router_of(obj), user=request.user, summary=f"{verb} {obj._meta.verbose_name} {obj} (admin)")
+        router_bump_version(
+            router=self.router_of(obj),
+            user=request.user,
+            summary=f"{verb} {obj._meta.verbose_name} {obj} (admin)",
+        )
         if self.examples_change or any(fs.model in (Example, ComplexityExample) for fs in formsets):
             example_vectors_enqueue(self.router_of(obj).pk)
 
@@ -52,13 +62,27 @@ class VersionedAdmin(admin.ModelAdmin):
             super().delete_queryset(request, queryset)
             if queryset.model is not Router:
                 for router in routers.values():
-                    router_bump_version(router=router, user=request.user, summary=f"Deleted {count} {queryset.model._meta.verbose_name_plural} (admin)")
+                    router_bump_version(
+                        router=router,
+                        user=request.user,
+                        summary=f"Deleted {count} {queryset.model._meta.verbose_name_plural} (admin)",
+                    )
 
 
 class ModelTierInline(admin.TabularInline):
     model = ModelTier
     extra = 0
-    fields = ("name", "rank", "provider", "model", "price_in_per_mtok", "price_out_per_mtok", "quality", "latency_ms", "enabled")
+    fields = (
+        "name",
+        "rank",
+        "provider",
+        "model",
+        "price_in_per_mtok",
+        "price_out_per_mtok",
+        "quality",
+        "latency_ms",
+        "enabled",
+    )
 
 
 class ComplexityExampleInline(admin.TabularInline):
@@ -70,23 +94,55 @@ class ComplexityExampleInline(admin.TabularInline):
 
 @admin.register(Router)
 class RouterAdmin(VersionedAdmin):
-    list_display = ("slug", "name", "version", "method", "intent_count", "example_count", "encoders", "updated_at")
+    list_display = (
+        "slug",
+        "name",
+        "version",
+        "method",
+        "intent_count",
+        "example_count",
+        "encoders",
+        "updated_at",
+    )
     search_fields = ("slug", "name", "description")
     list_filter = ("method",)
     readonly_fields = ("version", "created_at", "updated_at")
     inlines = (ModelTierInline, ComplexityExampleInline)
     fieldsets = (
         (None, {"fields": ("slug", "name", "description", "version", "created_at", "updated_at")}),
-        ("Routing policy", {"fields": ("method", "top_k", "aggregation", "threshold", "ambiguity_low", "ambiguity_high",
-                                       "fallback_intent", "fallback_tier", "cache_ttl_seconds", "latency_budget_ms")}),
+        (
+            "Routing policy",
+            {
+                "fields": (
+                    "method",
+                    "top_k",
+                    "aggregation",
+                    "threshold",
+                    "ambiguity_low",
+                    "ambiguity_high",
+                    "fallback_intent",
+                    "fallback_tier",
+                    "cache_ttl_seconds",
+                    "latency_budget_ms",
+                )
+            },
+        ),
     )
 
     def router_of(self, obj) -> Router:
         return obj
 
+    def save_model(self, request, obj, form, change):
+        obj.save(update_fields=Router.EDITABLE_FIELDS if change else None)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            intent_total=Count("intents", distinct=True), example_total=Count("intents__examples", distinct=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                intent_total=Count("intents", distinct=True),
+                example_total=Count("intents__examples", distinct=True),
+            )
         )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -107,7 +163,12 @@ class RouterAdmin(VersionedAdmin):
 
     @admin.display(description="encoder")
     def encoders(self, obj: Router) -> str:
-        names = Example.objects.filter(intent__router=obj).exclude(encoder="").values_list("encoder", flat=True).distinct()
+        names = (
+            Example.objects.filter(intent__router=obj)
+            .exclude(encoder="")
+            .values_list("encoder", flat=True)
+            .distinct()
+        )
         return ", ".join(sorted(names)) or "—"
 
 
@@ -124,7 +185,15 @@ class ExampleInline(admin.TabularInline):
 
 @admin.register(Intent)
 class IntentAdmin(VersionedAdmin):
-    list_display = ("name", "router", "handler", "example_count", "threshold", "min_tier", "enabled")
+    list_display = (
+        "name",
+        "router",
+        "handler",
+        "example_count",
+        "threshold",
+        "min_tier",
+        "enabled",
+    )
     list_filter = ("router", "enabled")
     search_fields = ("name", "description", "handler", "examples__text")
     list_select_related = ("router", "min_tier")
@@ -148,7 +217,19 @@ class RuleAdmin(VersionedAdmin):
 
 @admin.register(ModelTier)
 class ModelTierAdmin(VersionedAdmin):
-    list_display = ("name", "router", "rank", "provider", "model", "price_in_per_mtok", "price_out_per_mtok", "quality", "latency_ms", "key_present", "enabled")
+    list_display = (
+        "name",
+        "router",
+        "rank",
+        "provider",
+        "model",
+        "price_in_per_mtok",
+        "price_out_per_mtok",
+        "quality",
+        "latency_ms",
+        "key_present",
+        "enabled",
+    )
     list_filter = ("router", "provider", "enabled")
     search_fields = ("name", "model")
     list_select_related = ("router",)
@@ -207,10 +288,13 @@ class APIKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw_key = api_key_create(name=obj.name, scopes=obj.scopes, user=request.user)
-        obj.pk, obj.prefix, obj.key_hash = key.pk, key.prefix, key.key_hash
-        obj._state.adding = False
-        messages.warning(request, f"API key created. Copy it now, it will not be shown again: {raw_key}")
+        obj.prefix, raw_key = api_key_new_secret()
+        obj.key_hash = api_key_hash(raw_key)
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        messages.warning(
+            request, f"API key created. Copy it now, it will not be shown again: {raw_key}"
+        )
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request, queryset):

@@ -35,8 +35,19 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "cache_ttl_seconds": 300,
     "latency_budget_ms": None,
 }
-TIER_FIELDS = ("name", "rank", "provider", "model", "base_url", "api_key_env", "price_in_per_mtok",
-               "price_out_per_mtok", "quality", "latency_ms", "enabled")
+TIER_FIELDS = (
+    "name",
+    "rank",
+    "provider",
+    "model",
+    "base_url",
+    "api_key_env",
+    "price_in_per_mtok",
+    "price_out_per_mtok",
+    "quality",
+    "latency_ms",
+    "enabled",
+)
 INTENT_FIELDS = ("name", "description", "handler", "threshold", "min_tier", "enabled")
 RULE_FIELDS = ("kind", "pattern", "priority", "action", "intent", "tier", "reason", "enabled")
 
@@ -107,7 +118,9 @@ def router_config_export(router: Router) -> dict[str, Any]:
                 "threshold": intent.threshold,
                 "min_tier": intent.min_tier.name if intent.min_tier_id else None,
                 "enabled": intent.enabled,
-                "examples": [example.text for example in sorted(intent.examples.all(), key=lambda e: e.id)],
+                "examples": [
+                    example.text for example in sorted(intent.examples.all(), key=lambda e: e.id)
+                ],
             }
             for intent in intents
         ],
@@ -141,7 +154,9 @@ class _Checker:
     def fail(self, field: str, message: str) -> None:
         self.problems.append(ConfigProblem(field, message))
 
-    def string(self, obj: dict, key: str, path: str, *, required: bool = True, max_length: int = 10_000) -> str | None:
+    def string(
+        self, obj: dict, key: str, path: str, *, required: bool = True, max_length: int = 10_000
+    ) -> str | None:
         value = obj.get(key)
         if value is None:
             if required:
@@ -156,8 +171,17 @@ class _Checker:
             self.fail(f"{path}{key}", f"is longer than {max_length} characters.")
         return value
 
-    def number(self, obj: dict, key: str, path: str, *, low: float | None = None, high: float | None = None,
-               required: bool = True, integer: bool = False) -> float | None:
+    def number(
+        self,
+        obj: dict,
+        key: str,
+        path: str,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        required: bool = True,
+        integer: bool = False,
+    ) -> float | None:
         value = obj.get(key)
         if value is None:
             if required:
@@ -218,7 +242,10 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         check.string(tier, "base_url", path, required=False, max_length=200)
         env_name = check.string(tier, "api_key_env", path, required=False, max_length=100)
         if env_name and not (env_name.replace("_", "").isalnum() and env_name.isupper()):
-            check.fail(f"{path}api_key_env", "must name an environment variable, e.g. OPENAI_API_KEY (never the key itself).")
+            check.fail(
+                f"{path}api_key_env",
+                "must name an environment variable, e.g. OPENAI_API_KEY (never the key itself).",
+            )
         check.number(tier, "price_in_per_mtok", path, low=0)
         check.number(tier, "price_out_per_mtok", path, low=0)
         check.number(tier, "quality", path, low=0, high=1)
@@ -240,7 +267,9 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         check.number(intent, "threshold", path, low=0, high=1, required=False)
         min_tier = intent.get("min_tier")
         if min_tier is not None and min_tier not in tier_names:
-            check.fail(f"{path}min_tier", f"unknown tier {min_tier!r}; tiers are {sorted(tier_names)}.")
+            check.fail(
+                f"{path}min_tier", f"unknown tier {min_tier!r}; tiers are {sorted(tier_names)}."
+            )
         check.boolean(intent, "enabled", path)
         examples = intent.get("examples", [])
         if not isinstance(examples, list):
@@ -256,8 +285,12 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     else:
         for level, texts in complexity.items():
             if level not in COMPLEXITY_LEVELS:
-                check.fail(f"complexity_examples.{level}", f"unknown level; use {list(COMPLEXITY_LEVELS)}.")
-            elif not isinstance(texts, list) or not all(isinstance(t, str) and t.strip() for t in texts):
+                check.fail(
+                    f"complexity_examples.{level}", f"unknown level; use {list(COMPLEXITY_LEVELS)}."
+                )
+            elif not isinstance(texts, list) or not all(
+                isinstance(t, str) and t.strip() for t in texts
+            ):
                 check.fail(f"complexity_examples.{level}", "must be a list of non-empty strings.")
 
     for i, rule in enumerate(check.objects(document, "rules")):
@@ -269,9 +302,13 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         check.number(rule, "priority", path, integer=True, required=False)
         action = check.choice(rule, "action", path, RULE_ACTIONS)
         if action == "route" and rule.get("intent") not in intent_names:
-            check.fail(f"{path}intent", f"a 'route' rule needs a known intent; got {rule.get('intent')!r}.")
+            check.fail(
+                f"{path}intent", f"a 'route' rule needs a known intent; got {rule.get('intent')!r}."
+            )
         if action == "min_tier" and rule.get("tier") not in tier_names:
-            check.fail(f"{path}tier", f"a 'min_tier' rule needs a known tier; got {rule.get('tier')!r}.")
+            check.fail(
+                f"{path}tier", f"a 'min_tier' rule needs a known tier; got {rule.get('tier')!r}."
+            )
         if action == "block" and not str(rule.get("reason") or "").strip():
             check.fail(f"{path}reason", "a 'block' rule needs a reason.")
         check.boolean(rule, "enabled", path)
@@ -318,7 +355,9 @@ def config_diff(current: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
             changes.append(f"{key} changed")
     for key in POLICY_DEFAULTS:
         if current["policy"][key] != proposed["policy"][key]:
-            changes.append(f"policy.{key}: {current['policy'][key]!r} -> {proposed['policy'][key]!r}")
+            changes.append(
+                f"policy.{key}: {current['policy'][key]!r} -> {proposed['policy'][key]!r}"
+            )
 
     for section, fields in (("tiers", TIER_FIELDS), ("intents", INTENT_FIELDS)):
         before, after = _by_name(current[section]), _by_name(proposed[section])
@@ -337,7 +376,9 @@ def config_diff(current: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
                 if new_texts - old_texts:
                     changes.append(f"intent {name}: {len(new_texts - old_texts)} example(s) added")
                 if old_texts - new_texts:
-                    changes.append(f"intent {name}: {len(old_texts - new_texts)} example(s) removed")
+                    changes.append(
+                        f"intent {name}: {len(old_texts - new_texts)} example(s) removed"
+                    )
 
     for level in COMPLEXITY_LEVELS:
         old_texts = set(current["complexity_examples"][level])
@@ -359,6 +400,11 @@ def config_diff(current: dict[str, Any], proposed: dict[str, Any]) -> list[str]:
     return changes
 
 
+def _texts(texts: list[str]) -> list[str]:
+    """Example texts as stored: stripped, first occurrence of each kept, order kept."""
+    return list(dict.fromkeys(text.strip() for text in texts))
+
+
 def config_normalise(document: dict[str, Any]) -> dict[str, Any]:
     """A valid document with every optional field filled in with its default."""
     complexity = document.get("complexity_examples") or {}
@@ -368,11 +414,26 @@ def config_normalise(document: dict[str, Any]) -> dict[str, Any]:
         "name": document["name"],
         "description": document.get("description") or "",
         "policy": {**POLICY_DEFAULTS, **document.get("policy", {})},
-        "tiers": [{"base_url": "", "api_key_env": "", "latency_ms": 0, "enabled": True, **tier}
-                  for tier in document.get("tiers", [])],
-        "intents": [{"description": "", "threshold": None, "min_tier": None, "enabled": True, "examples": [], **intent}
-                    for intent in document.get("intents", [])],
-        "complexity_examples": {level: list(complexity.get(level, [])) for level in COMPLEXITY_LEVELS},
-        "rules": [{"priority": 0, "intent": None, "tier": None, "reason": "", "enabled": True, **rule}
-                  for rule in document.get("rules", [])],
+        "tiers": [
+            {"base_url": "", "api_key_env": "", "latency_ms": 0, "enabled": True, **tier}
+            for tier in document.get("tiers", [])
+        ],
+        "intents": [
+            {
+                "description": "",
+                "threshold": None,
+                "min_tier": None,
+                "enabled": True,
+                **intent,
+                "examples": _texts(intent.get("examples", [])),
+            }
+            for intent in document.get("intents", [])
+        ],
+        "complexity_examples": {
+            level: _texts(complexity.get(level, [])) for level in COMPLEXITY_LEVELS
+        },
+        "rules": [
+            {"priority": 0, "intent": None, "tier": None, "reason": "", "enabled": True, **rule}
+            for rule in document.get("rules", [])
+        ],
     }

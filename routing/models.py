@@ -42,19 +42,50 @@ class Router(models.Model):
     version = models.PositiveIntegerField(default=0, editable=False)
 
     # Routing policy
-    method = models.CharField(max_length=16, choices=_choices(CLASSIFICATION_METHODS), default="linear")
-    top_k = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1), MaxValueValidator(100)])
+    method = models.CharField(
+        max_length=16, choices=_choices(CLASSIFICATION_METHODS), default="linear"
+    )
+    top_k = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
     aggregation = models.CharField(max_length=8, choices=_choices(KNN_AGGREGATIONS), default="mean")
-    threshold = models.FloatField(default=0.5, validators=UNIT_INTERVAL, help_text="Default minimum confidence for an intent.")
-    ambiguity_low = models.FloatField(default=0.0, validators=UNIT_INTERVAL, help_text="LLM stage runs when low <= confidence < high.")
+    threshold = models.FloatField(
+        default=0.5, validators=UNIT_INTERVAL, help_text="Default minimum confidence for an intent."
+    )
+    ambiguity_low = models.FloatField(
+        default=0.0,
+        validators=UNIT_INTERVAL,
+        help_text="LLM stage runs when low <= confidence < high.",
+    )
     ambiguity_high = models.FloatField(default=0.0, validators=UNIT_INTERVAL)
-    fallback_intent = models.ForeignKey("Intent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    fallback_tier = models.ForeignKey("ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    fallback_intent = models.ForeignKey(
+        "Intent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fallback_tier = models.ForeignKey(
+        "ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     cache_ttl_seconds = models.PositiveIntegerField(default=300)
     latency_budget_ms = models.PositiveIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Saved explicitly (update_fields) so a stale in-memory `version` is never written back.
+    EDITABLE_FIELDS = (
+        "name",
+        "description",
+        "method",
+        "top_k",
+        "aggregation",
+        "threshold",
+        "ambiguity_low",
+        "ambiguity_high",
+        "fallback_intent",
+        "fallback_tier",
+        "cache_ttl_seconds",
+        "latency_budget_ms",
+        "updated_at",
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -64,12 +95,18 @@ class Router(models.Model):
 
     def clean(self) -> None:
         if self.ambiguity_low > self.ambiguity_high:
-            raise ValidationError({"ambiguity_high": "The ambiguity band's high bound must be >= its low bound."})
+            raise ValidationError(
+                {"ambiguity_high": "The ambiguity band's high bound must be >= its low bound."}
+            )
         if self.pk:
             if self.fallback_intent_id and self.fallback_intent.router_id != self.pk:
-                raise ValidationError({"fallback_intent": "The fallback intent must belong to this router."})
+                raise ValidationError(
+                    {"fallback_intent": "The fallback intent must belong to this router."}
+                )
             if self.fallback_tier_id and self.fallback_tier.router_id != self.pk:
-                raise ValidationError({"fallback_tier": "The fallback tier must belong to this router."})
+                raise ValidationError(
+                    {"fallback_tier": "The fallback tier must belong to this router."}
+                )
 
     def bump_version(self) -> int:
         """Increment the version atomically in the database and return the new number."""
@@ -92,10 +129,22 @@ class IntentQuerySet(models.QuerySet):
 class Intent(models.Model):
     router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="intents")
     name = models.CharField(max_length=64, validators=[intent_name_validator])
-    description = models.TextField(blank=True, help_text="Shown to the LLM classifier; say what belongs here and what does not.")
-    handler = models.CharField(max_length=200, help_text="The application's pipeline or handler name returned to callers.")
-    threshold = models.FloatField(null=True, blank=True, validators=UNIT_INTERVAL, help_text="Overrides the router's default threshold.")
-    min_tier = models.ForeignKey("ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    description = models.TextField(
+        blank=True,
+        help_text="Shown to the LLM classifier; say what belongs here and what does not.",
+    )
+    handler = models.CharField(
+        max_length=200, help_text="The application's pipeline or handler name returned to callers."
+    )
+    threshold = models.FloatField(
+        null=True,
+        blank=True,
+        validators=UNIT_INTERVAL,
+        help_text="Overrides the router's default threshold.",
+    )
+    min_tier = models.ForeignKey(
+        "ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,7 +153,9 @@ class Intent(models.Model):
 
     class Meta:
         ordering = ["router", "name"]
-        constraints = [models.UniqueConstraint(fields=["router", "name"], name="intent_unique_name_per_router")]
+        constraints = [
+            models.UniqueConstraint(fields=["router", "name"], name="intent_unique_name_per_router")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -132,8 +183,12 @@ class EmbeddedText(models.Model):
     text = models.TextField()
     vector = models.BinaryField(null=True, blank=True, editable=False)
     encoder = models.CharField(max_length=100, blank=True, editable=False)
-    source = models.CharField(max_length=8, choices=ExampleSource.choices, default=ExampleSource.MANUAL)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(
+        max_length=8, choices=ExampleSource.choices, default=ExampleSource.MANUAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = EmbeddedTextQuerySet.as_manager()
@@ -155,7 +210,11 @@ class Example(EmbeddedText):
 
     class Meta:
         ordering = ["intent", "id"]
-        constraints = [models.UniqueConstraint(fields=["intent", "text"], name="example_unique_text_per_intent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["intent", "text"], name="example_unique_text_per_intent"
+            )
+        ]
 
 
 class ComplexityExample(EmbeddedText):
@@ -165,32 +224,48 @@ class ComplexityExample(EmbeddedText):
     class Meta:
         ordering = ["router", "level", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["router", "level", "text"], name="complexity_example_unique_text")
+            models.UniqueConstraint(
+                fields=["router", "level", "text"], name="complexity_example_unique_text"
+            )
         ]
 
 
 class ModelTier(models.Model):
     router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(max_length=64, validators=[intent_name_validator])
-    rank = models.PositiveSmallIntegerField(help_text="1 = cheapest/weakest; higher = more capable.")
+    rank = models.PositiveSmallIntegerField(
+        help_text="1 = cheapest/weakest; higher = more capable."
+    )
     provider = models.CharField(max_length=20, choices=_choices(PROVIDERS))
     model = models.CharField(max_length=200)
-    base_url = models.URLField(blank=True, help_text="Only for OpenAI-compatible servers or proxies.")
+    base_url = models.URLField(
+        blank=True, help_text="Only for OpenAI-compatible servers or proxies."
+    )
     api_key_env = models.CharField(
         max_length=100,
         blank=True,
-        validators=[RegexValidator(r"^[A-Z_][A-Z0-9_]*$", "Name an environment variable, e.g. OPENAI_API_KEY.")],
+        validators=[
+            RegexValidator(
+                r"^[A-Z_][A-Z0-9_]*$", "Name an environment variable, e.g. OPENAI_API_KEY."
+            )
+        ],
         help_text="Name of the environment variable holding the key (never the key itself).",
     )
-    price_in_per_mtok = models.DecimalField("price per 1M input tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE)
-    price_out_per_mtok = models.DecimalField("price per 1M output tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE)
+    price_in_per_mtok = models.DecimalField(
+        "price per 1M input tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE
+    )
+    price_out_per_mtok = models.DecimalField(
+        "price per 1M output tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE
+    )
     quality = models.FloatField(validators=UNIT_INTERVAL, help_text="0-1, measured answer quality.")
     latency_ms = models.PositiveIntegerField(default=0, help_text="Typical latency of one answer.")
     enabled = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["router", "rank"]
-        constraints = [models.UniqueConstraint(fields=["router", "name"], name="tier_unique_name_per_router")]
+        constraints = [
+            models.UniqueConstraint(fields=["router", "name"], name="tier_unique_name_per_router")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -211,8 +286,12 @@ class Rule(models.Model):
     pattern = models.CharField(max_length=500)
     priority = models.IntegerField(default=0, help_text="Higher runs first.")
     action = models.CharField(max_length=8, choices=_choices(RULE_ACTIONS), default="route")
-    intent = models.ForeignKey(Intent, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
-    tier = models.ForeignKey(ModelTier, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    intent = models.ForeignKey(
+        Intent, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
+    tier = models.ForeignKey(
+        ModelTier, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
     reason = models.CharField(max_length=300, blank=True)
     enabled = models.BooleanField(default=True)
 
@@ -249,12 +328,16 @@ class RouterVersion(models.Model):
     number = models.PositiveIntegerField()
     summary = models.CharField(max_length=500)
     config = models.JSONField(help_text="The exported configuration document of this version.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["router", "-number"]
-        constraints = [models.UniqueConstraint(fields=["router", "number"], name="version_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["router", "number"], name="version_unique_number")
+        ]
 
     def __str__(self) -> str:
         return f"{self.router.slug} v{self.number}"
@@ -270,12 +353,18 @@ class APIKeyQuerySet(models.QuerySet):
 
 class APIKey(models.Model):
     name = models.CharField(max_length=200)
-    prefix = models.CharField(max_length=16, unique=True, editable=False, help_text="Visible start of the key.")
+    prefix = models.CharField(
+        max_length=16, unique=True, editable=False, help_text="Visible start of the key."
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     scopes = models.JSONField(default=list, help_text=f"Any of: {', '.join(API_KEY_SCOPES)}.")
-    routers = models.ManyToManyField(Router, blank=True, related_name="api_keys", help_text="Empty: every router.")
+    routers = models.ManyToManyField(
+        Router, blank=True, related_name="api_keys", help_text="Empty: every router."
+    )
     rate_limit_per_minute = models.PositiveIntegerField(default=6000)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -292,4 +381,6 @@ class APIKey(models.Model):
     def clean(self) -> None:
         unknown = sorted(set(self.scopes or []) - set(API_KEY_SCOPES))
         if not isinstance(self.scopes, list) or unknown:
-            raise ValidationError({"scopes": f"Unknown scopes {unknown}; use a list of {list(API_KEY_SCOPES)}."})
+            raise ValidationError(
+                {"scopes": f"Unknown scopes {unknown}; use a list of {list(API_KEY_SCOPES)}."}
+            )

@@ -56,7 +56,9 @@ def router_bump_version(*, router: Router, user=None, summary: str) -> RouterVer
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     # Workers compare this shared value with their compiled snapshot's version.
-    transaction.on_commit(lambda: cache.set(router_version_cache_key(router.pk), number, timeout=None))
+    transaction.on_commit(
+        lambda: cache.set(router_version_cache_key(router.pk), number, timeout=None)
+    )
     return version
 
 
@@ -67,10 +69,14 @@ def example_vectors_enqueue(router_id: int) -> None:
 
 
 @contextmanager
-def config_change(*, router: Router, user=None, summary: str, examples_changed: bool = False) -> Iterator[None]:
+def config_change(
+    *, router: Router, user=None, summary: str, examples_changed: bool = False
+) -> Iterator[None]:
     """One configuration change: atomic, one new version, vectors computed after commit when needed."""
     with transaction.atomic():
-        Router.objects.select_for_update().filter(pk=router.pk).exists()  # serialise concurrent edits
+        Router.objects.select_for_update().filter(
+            pk=router.pk
+        ).exists()  # serialise concurrent edits
         yield
         router_bump_version(router=router, user=user, summary=summary)
         if examples_changed:
@@ -82,24 +88,41 @@ def _describe(obj: models.Model) -> str:
 
 
 def _router_of(obj: models.Model) -> Router:
-    return obj if isinstance(obj, Router) else (obj.router if hasattr(obj, "router_id") else obj.intent.router)
+    return (
+        obj
+        if isinstance(obj, Router)
+        else (obj.router if hasattr(obj, "router_id") else obj.intent.router)
+    )
 
 
-def config_object_save(*, obj: Intent | Rule | ModelTier | Router | Example, user=None, summary: str = "") -> None:
+def config_object_save(
+    *, obj: Intent | Rule | ModelTier | Router | Example, user=None, summary: str = ""
+) -> None:
     """Validate and save one configuration object, bumping its router's version."""
     obj.full_clean()
     is_new = obj._state.adding
     router = _router_of(obj)
     if not summary:
         summary = f"{'Added' if is_new else 'Changed'} {_describe(obj)}"
-    with config_change(router=router, user=user, summary=summary, examples_changed=isinstance(obj, Example)):
-        obj.save()
+    with config_change(
+        router=router, user=user, summary=summary, examples_changed=isinstance(obj, Example)
+    ):
+        obj.save(
+            update_fields=Router.EDITABLE_FIELDS if isinstance(obj, Router) and not is_new else None
+        )
 
 
-def config_object_delete(*, obj: Intent | Rule | ModelTier | Example | ComplexityExample, user=None) -> None:
+def config_object_delete(
+    *, obj: Intent | Rule | ModelTier | Example | ComplexityExample, user=None
+) -> None:
     router = _router_of(obj)
     examples_changed = isinstance(obj, Intent)
-    with config_change(router=router, user=user, summary=f"Deleted {_describe(obj)}", examples_changed=examples_changed):
+    with config_change(
+        router=router,
+        user=user,
+        summary=f"Deleted {_describe(obj)}",
+        examples_changed=examples_changed,
+    ):
         obj.delete()
 
 
@@ -118,30 +141,45 @@ def router_policy_update(*, router: Router, user=None, changes: dict[str, Any]) 
     for name, value in changes.items():
         setattr(router, name, value)
     router.full_clean()
-    changed = [f"{name}: {before[name]!r} -> {value!r}" for name, value in changes.items() if before[name] != value]
+    changed = [
+        f"{name}: {before[name]!r} -> {value!r}"
+        for name, value in changes.items()
+        if before[name] != value
+    ]
     if not changed:
         return router
     with config_change(router=router, user=user, summary="Policy " + "; ".join(changed)):
-        router.save()
+        router.save(update_fields=Router.EDITABLE_FIELDS)
     return router
 
 
 def _clean_example_text(text: str) -> str:
-    cleaned = " ".join(text.split())
+    cleaned = text.strip()
     if not cleaned:
         raise ValidationError({"text": "An example cannot be empty."})
     if len(cleaned) > MAX_EXAMPLE_CHARS:
-        raise ValidationError({"text": f"An example is limited to {MAX_EXAMPLE_CHARS} characters (got {len(cleaned)})."})
+        raise ValidationError(
+            {
+                "text": f"An example is limited to {MAX_EXAMPLE_CHARS} characters (got {len(cleaned)})."
+            }
+        )
     return cleaned
 
 
-def example_add(*, intent: Intent, text: str, source: str = ExampleSource.MANUAL, user=None) -> Example:
+def example_add(
+    *, intent: Intent, text: str, source: str = ExampleSource.MANUAL, user=None
+) -> Example:
     """Add one example to an intent (new version); a duplicate text is a validation error."""
     text = _clean_example_text(text)
     if intent.examples.filter(text=text).exists():
         raise ValidationError({"text": f"'{text}' is already an example of {intent.name}."})
     example = Example(intent=intent, text=text, source=source, created_by=_user_or_none(user))
-    with config_change(router=intent.router, user=user, summary=f"Added example to {intent.name}", examples_changed=True):
+    with config_change(
+        router=intent.router,
+        user=user,
+        summary=f"Added example to {intent.name}",
+        examples_changed=True,
+    ):
         example.save()
     return example
 
@@ -154,7 +192,9 @@ class BulkAddResult:
     blank_lines: int = 0
 
 
-def examples_add_bulk(*, intent: Intent, texts: Sequence[str], source: str = ExampleSource.MANUAL, user=None) -> BulkAddResult:
+def examples_add_bulk(
+    *, intent: Intent, texts: Sequence[str], source: str = ExampleSource.MANUAL, user=None
+) -> BulkAddResult:
     """Add many examples at once (one version); blank lines, duplicates and overlong lines are reported."""
     result = BulkAddResult()
     existing = set(intent.examples.values_list("text", flat=True))
@@ -176,7 +216,8 @@ def examples_add_bulk(*, intent: Intent, texts: Sequence[str], source: str = Exa
         summary = f"Added {len(result.added)} example(s) to {intent.name}"
         with config_change(router=intent.router, user=user, summary=summary, examples_changed=True):
             Example.objects.bulk_create(
-                Example(intent=intent, text=text, source=source, created_by=_user_or_none(user)) for text in result.added
+                Example(intent=intent, text=text, source=source, created_by=_user_or_none(user))
+                for text in result.added
             )
     return result
 
@@ -209,13 +250,21 @@ def router_config_apply(
     """
     problems = config_validate(document)
     if router is not None and not problems and document["slug"] != router.slug:
-        problems.append(ConfigProblem("slug", f"The document is for router {document['slug']!r}, not {router.slug!r}."))
+        problems.append(
+            ConfigProblem(
+                "slug", f"The document is for router {document['slug']!r}, not {router.slug!r}."
+            )
+        )
     if problems:
         return ConfigApplyResult(router=router, problems=problems, changes=[], applied=False)
     document = config_normalise(document)
     if router is None:
         router = Router.objects.filter(slug=document["slug"]).first()
-    current = router_config_export(router) if router else config_normalise({"slug": document["slug"], "name": ""})
+    current = (
+        router_config_export(router)
+        if router
+        else config_normalise({"slug": document["slug"], "name": ""})
+    )
     changes = config_diff(current, document) if router else [f"created router {document['slug']}"]
     if dry_run or not changes:
         return ConfigApplyResult(router=router, problems=[], changes=changes, applied=False)
@@ -259,16 +308,17 @@ def _apply_document(router: Router, document: dict[str, Any], *, user, source: s
         intent.min_tier = tiers.get(spec["min_tier"]) if spec["min_tier"] else None
         intent.enabled = spec["enabled"]
         intent.save()
-        texts = list(dict.fromkeys(" ".join(t.split()) for t in spec["examples"]))
+        texts = spec["examples"]
         existing = set(intent.examples.values_list("text", flat=True))
         intent.examples.exclude(text__in=texts).delete()
         Example.objects.bulk_create(
-            Example(intent=intent, text=text, source=source, created_by=user) for text in texts if text not in existing
+            Example(intent=intent, text=text, source=source, created_by=user)
+            for text in texts
+            if text not in existing
         )
     intents = {intent.name: intent for intent in router.intents.all()}
 
     for level, texts in document["complexity_examples"].items():
-        texts = list(dict.fromkeys(" ".join(t.split()) for t in texts))
         level_examples = router.complexity_examples.filter(level=level)
         existing = set(level_examples.values_list("text", flat=True))
         level_examples.exclude(text__in=texts).delete()
@@ -295,12 +345,22 @@ def _apply_document(router: Router, document: dict[str, Any], *, user, source: s
     )
 
     policy = document["policy"]
-    for key in ("method", "top_k", "aggregation", "threshold", "ambiguity_low", "ambiguity_high",
-                "cache_ttl_seconds", "latency_budget_ms"):
+    for key in (
+        "method",
+        "top_k",
+        "aggregation",
+        "threshold",
+        "ambiguity_low",
+        "ambiguity_high",
+        "cache_ttl_seconds",
+        "latency_budget_ms",
+    ):
         setattr(router, key, policy[key])
-    router.fallback_intent = intents.get(policy["fallback_intent"]) if policy["fallback_intent"] else None
+    router.fallback_intent = (
+        intents.get(policy["fallback_intent"]) if policy["fallback_intent"] else None
+    )
     router.fallback_tier = tiers.get(policy["fallback_tier"]) if policy["fallback_tier"] else None
-    router.save()
+    router.save(update_fields=Router.EDITABLE_FIELDS)
 
 
 def router_rollback(*, router: Router, number: int, user=None) -> ConfigApplyResult:
@@ -329,7 +389,9 @@ def example_vectors_compute(*, router_id: int, batch_size: int | None = None) ->
             batch = list(queryset.needing_vectors(encoder.name).order_by("id")[:batch_size])
             if not batch:
                 break
-            vectors = np.asarray(encoder.encode([example.text for example in batch]), dtype=np.float32)
+            vectors = np.asarray(
+                encoder.encode([example.text for example in batch]), dtype=np.float32
+            )
             for example, vector in zip(batch, vectors, strict=True):
                 example.vector = vector.tobytes()
                 example.encoder = encoder.name
@@ -338,17 +400,29 @@ def example_vectors_compute(*, router_id: int, batch_size: int | None = None) ->
     return written
 
 
-def api_key_create(*, name: str, scopes: Sequence[str], routers: Sequence[Router] = (), user=None) -> tuple[APIKey, str]:
+def api_key_create(
+    *, name: str, scopes: Sequence[str], routers: Sequence[Router] = (), user=None
+) -> tuple[APIKey, str]:
     """Create an API key; the raw key is returned once and only its hash is stored."""
-    prefix = "sr_" + secrets.token_hex(4)
-    raw_key = f"{prefix}_{secrets.token_urlsafe(32)}"
-    key = APIKey(name=name, prefix=prefix, key_hash=api_key_hash(raw_key), scopes=list(scopes),
-                 created_by=_user_or_none(user))
+    prefix, raw_key = api_key_new_secret()
+    key = APIKey(
+        name=name,
+        prefix=prefix,
+        key_hash=api_key_hash(raw_key),
+        scopes=list(scopes),
+        created_by=_user_or_none(user),
+    )
     key.full_clean()
     with transaction.atomic():
         key.save()
         key.routers.set(routers)
     return key, raw_key
+
+
+def api_key_new_secret() -> tuple[str, str]:
+    """A new key's visible prefix and the whole raw key (which starts with the prefix)."""
+    prefix = "sr_" + secrets.token_hex(4)
+    return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
 def api_key_hash(raw_key: str) -> str:

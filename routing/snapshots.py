@@ -34,7 +34,9 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
     # Vectors are normally ready (computed by the Celery task); compute any missing ones here so a
     # snapshot is never silently missing examples.
     if (
-        Example.objects.filter(intent__router=router, intent__enabled=True).needing_vectors(encoder.name).exists()
+        Example.objects.filter(intent__router=router, intent__enabled=True)
+        .needing_vectors(encoder.name)
+        .exists()
         or ComplexityExample.objects.filter(router=router).needing_vectors(encoder.name).exists()
     ):
         example_vectors_compute(router_id=router.pk)
@@ -43,9 +45,13 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
     intents = list(Intent.objects.for_router(router).enabled().order_by("name"))
     intent_names = {intent.pk: intent.name for intent in intents}
     examples = list(
-        Example.objects.filter(intent__in=intents).order_by("id").values_list("text", "intent_id", "vector")
+        Example.objects.filter(intent__in=intents)
+        .order_by("id")
+        .values_list("text", "intent_id", "vector")
     )
-    complexity = list(router.complexity_examples.order_by("id").values_list("text", "level", "vector"))
+    complexity = list(
+        router.complexity_examples.order_by("id").values_list("text", "level", "vector")
+    )
     rules = list(router.rules.filter(enabled=True))
     return RouterSnapshot(
         slug=router.slug,
@@ -102,7 +108,9 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
     )
 
 
-def router_policy(router: Router, *, intent_names: dict[int, str], tier_names: dict[int, str]) -> Policy:
+def router_policy(
+    router: Router, *, intent_names: dict[int, str], tier_names: dict[int, str]
+) -> Policy:
     return Policy(
         method=router.method,
         top_k=router.top_k,

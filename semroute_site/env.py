@@ -58,11 +58,16 @@ def database_from_url(url: str, *, base_dir: Path) -> dict:
         path = parsed.path[1:] if parsed.path.startswith("//") else parsed.path.lstrip("/")
         if not path:
             raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no SQLite file.")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path if path.startswith("/") else base_dir / path}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": path if path.startswith("/") else base_dir / path,
+        }
     if parsed.scheme in ("postgres", "postgresql"):
         name = unquote(parsed.path.lstrip("/"))
         if not name:
-            raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no database (postgres://host/NAME).")
+            raise ImproperlyConfigured(
+                f"DATABASE_URL={url!r} names no database (postgres://host/NAME)."
+            )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

@@ -14,7 +14,9 @@ SECRET_KEY = env_str("SECRET_KEY", _INSECURE_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 if not DEBUG:
     if SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("DEBUG=0 needs a real SECRET_KEY (at least 32 random characters).")
+        raise ImproperlyConfigured(
+            "DEBUG=0 needs a real SECRET_KEY (at least 32 random characters)."
+        )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DEBUG=0 needs ALLOWED_HOSTS (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -67,7 +69,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -102,6 +106,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6 behaviour now; silences the transition warning
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -25,7 +25,9 @@ def pytest_collection_modifyitems(config, items):
     database = os.environ.get("DATABASE_URL", "")
     if broker.startswith("redis://") and database.startswith("postgres"):
         return
-    skip = pytest.mark.skip(reason="needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (CI sets both)")
+    skip = pytest.mark.skip(
+        reason="needs DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://... (CI sets both)"
+    )
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
@@ -49,14 +51,18 @@ def demo_document() -> dict:
 
 
 @pytest.fixture
-def demo_router(db, demo_document):
-    result = router_config_apply(document=demo_document, summary="demo")
+def demo_router(db, demo_document, django_capture_on_commit_callbacks):
+    # Tests run inside a transaction: run the after-commit work (vector computation) explicitly.
+    with django_capture_on_commit_callbacks(execute=True):
+        result = router_config_apply(document=demo_document, summary="demo")
     assert result.applied, result.problems
     return result.router
 
 
 def _user(django_user_model, username: str, group: str | None = None, **extra):
-    user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    user = django_user_model.objects.create_user(
+        username=username, password="pw-" + username, **extra
+    )
     if group:
         user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user

@@ -19,8 +19,12 @@ class Command(BaseCommand):
         password = os.environ.get("SEMROUTE_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         users.objects.create_superuser(username="admin", email="", password=password)
         if os.environ.get("SEMROUTE_ADMIN_PASSWORD"):
-            self.stdout.write("Created operator 'admin' with the password from SEMROUTE_ADMIN_PASSWORD.")
+            self.stdout.write(
+                "Created operator 'admin' with the password from SEMROUTE_ADMIN_PASSWORD."
+            )
         else:
-            self.stdout.write(self.style.WARNING(
-                f"Created operator 'admin' with password: {password}\n(shown once; change it in the admin)"
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created operator 'admin' with password: {password}\n(shown once; change it in the admin)"
+                )
+            )

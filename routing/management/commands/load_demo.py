@@ -14,10 +14,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         document = json.loads(DEMO_FILE.read_text())
-        result = router_config_apply(document=document, summary="Loaded demo configuration", source=ExampleSource.SEED)
+        result = router_config_apply(
+            document=document, summary="Loaded demo configuration", source=ExampleSource.SEED
+        )
         if result.problems:
             raise CommandError("; ".join(f"{p.field}: {p.message}" for p in result.problems))
         if result.applied:
-            self.stdout.write(f"Loaded demo router '{result.router.slug}' as version {result.router.version}.")
+            self.stdout.write(
+                f"Loaded demo router '{result.router.slug}' as version {result.router.version}."
+            )
         else:
-            self.stdout.write(f"Demo router '{result.router.slug}' is up to date (version {result.router.version}).")
+            self.stdout.write(
+                f"Demo router '{result.router.slug}' is up to date (version {result.router.version})."
+            )

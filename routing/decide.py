@@ -1,0 +1,106 @@
+"""Route queries with a router's current configuration: the one entry point for API and console.
+
+Wires the engine to Django: the compiled snapshot for the router's current version, the active
+encoder, the decision cache (Redis-backed when REDIS_URL is set) and the LLM stage's client.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+
+from routing.engine import Decision, LocalDecisionCache, OpenAIChatIntentLLM
+from routing.engine.snapshot import Policy, RouterSnapshot
+from routing.models import Router
+from routing.snapshots import active_encoder, compiled_router
+
+LLM_STAGE_TIMEOUT_SECONDS = 2.0
+
+_local_decisions = LocalDecisionCache(max_entries=20_000)
+_llm_clients: dict[tuple[str, str, str], OpenAIChatIntentLLM] = {}
+_llm_lock = threading.Lock()
+
+
+class SharedDecisionCache:
+    """The engine's DecisionCache protocol over Django's cache (Redis in production)."""
+
+    prefix = "semroute:decision:"
+
+    def get(self, key: str) -> Decision | None:
+        return cache.get(self.prefix + key)
+
+    def set(self, key: str, decision: Decision, ttl_seconds: int) -> None:
+        if ttl_seconds > 0:
+            cache.set(self.prefix + key, decision, timeout=ttl_seconds)
+
+
+_shared_decisions = SharedDecisionCache()
+
+
+def decision_cache():
+    """Shared across workers when a Redis cache is configured, else in this process."""
+    return _shared_decisions if settings.REDIS_URL else _local_decisions
+
+
+def intent_llm_for(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
+    """The LLM stage's classifier: the cheapest enabled OpenAI-protocol tier whose key is set.
+
+    None when no such tier exists (the embedded default has no keys): ambiguous queries then
+    keep the embedding stage's answer and the trace says the LLM stage was unavailable.
+    """
+    policy = snapshot.policy
+    if policy.ambiguity_high <= policy.ambiguity_low:
+        return None
+    candidates = sorted(
+        (t for t in snapshot.tiers if t.enabled and t.provider in ("openai", "openai-compatible")),
+        key=lambda t: (t.price_in_per_mtok + t.price_out_per_mtok, t.rank),
+    )
+    for tier in candidates:
+        api_key = os.environ.get(tier.api_key_env) if tier.api_key_env else None
+        if not api_key and not (tier.provider == "openai-compatible" and tier.base_url):
+            continue
+        client_key = (tier.base_url, tier.api_key_env, tier.model)
+        with _llm_lock:
+            llm = _llm_clients.get(client_key)
+            if llm is None:
+                import openai
+
+                client = openai.OpenAI(
+                    api_key=api_key or "not-needed",
+                    base_url=tier.base_url or None,
+                    timeout=LLM_STAGE_TIMEOUT_SECONDS,
+                    max_retries=0,
+                )
+                llm = _llm_clients[client_key] = OpenAIChatIntentLLM(client, tier.model)
+        return llm
+    return None
+
+
+def decide(*, router: Router, query: str, policy: Policy | None = None) -> Decision:
+    """Route one query with `router`'s current version (or an unsaved `policy` override)."""
+    compiled = compiled_router(router)
+    return compiled.route(
+        query,
+        encoder=active_encoder(),
+        llm=intent_llm_for(compiled.snapshot),
+        cache=decision_cache(),
+        policy=policy,
+    )
+
+
+def decide_batch(
+    *, router: Router, queries: Sequence[str], policy: Policy | None = None
+) -> list[Decision]:
+    """Route many queries at once (one encoder batch for the uncached ones), results in order."""
+    compiled = compiled_router(router)
+    return compiled.route_batch(
+        list(queries),
+        encoder=active_encoder(),
+        llm=intent_llm_for(compiled.snapshot),
+        cache=decision_cache(),
+        policy=policy,
+    )

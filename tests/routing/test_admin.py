@@ -1,0 +1,131 @@
+import pytest
+from django.urls import reverse
+
+from routing.models import (
+    APIKey,
+    ComplexityExample,
+    Example,
+    Intent,
+    ModelTier,
+    RouterVersion,
+    Rule,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = (Intent, Example, ComplexityExample, Rule, ModelTier, RouterVersion, APIKey)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_admin_changelist_and_change_pages_render(client, superuser, demo_router, model):
+    client.force_login(superuser)
+    meta = model._meta
+    response = client.get(
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"), {"q": "a"}
+    )
+    assert response.status_code == 200
+    obj = model.objects.first()
+    if obj is not None:
+        response = client.get(
+            reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+        )
+        assert response.status_code == 200
+
+
+def test_router_admin_lists_version_counts_and_encoder(client, superuser, demo_router):
+    client.force_login(superuser)
+    page = client.get(reverse("admin:routing_router_changelist")).content.decode()
+    assert "support" in page and "minilm-l6-v2-int8" in page
+    assert (
+        client.get(reverse("admin:routing_router_change", args=[demo_router.pk])).status_code == 200
+    )
+    assert client.get(reverse("admin:routing_router_add")).status_code == 200
+
+
+def test_admin_intent_with_inline_example_bumps_version_and_computes_vector(
+    client, superuser, demo_router, django_capture_on_commit_callbacks
+):
+    client.force_login(superuser)
+    start = demo_router.version
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:routing_intent_add"),
+            {
+                "router": demo_router.pk,
+                "name": "warranty",
+                "handler": "support.warranty",
+                "description": "Warranty claims",
+                "enabled": "on",
+                "examples-TOTAL_FORMS": "1",
+                "examples-INITIAL_FORMS": "0",
+                "examples-MIN_NUM_FORMS": "0",
+                "examples-MAX_NUM_FORMS": "1000",
+                "examples-0-text": "is my blender still under warranty",
+                "examples-0-source": "manual",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    demo_router.refresh_from_db()
+    assert demo_router.version == start + 1
+    example = Example.objects.get(text="is my blender still under warranty")
+    assert example.intent.name == "warranty" and example.vector is not None
+
+
+def test_admin_rejects_invalid_regex_with_the_error_shown(client, superuser, demo_router):
+    client.force_login(superuser)
+    start = demo_router.version
+    response = client.post(
+        reverse("admin:routing_rule_add"),
+        {
+            "router": demo_router.pk,
+            "kind": "regex",
+            "pattern": "(?P<x",
+            "priority": 1,
+            "action": "block",
+            "reason": "nope",
+        },
+    )
+    assert response.status_code == 200
+    assert "Invalid regular expression" in response.content.decode()
+    demo_router.refresh_from_db()
+    assert demo_router.version == start
+
+
+def test_admin_rejects_negative_price(client, superuser, demo_router):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:routing_modeltier_add"),
+        {
+            "router": demo_router.pk,
+            "name": "cheap",
+            "rank": 0,
+            "provider": "openai",
+            "model": "x",
+            "price_in_per_mtok": "-1",
+            "price_out_per_mtok": "1",
+            "quality": "0.5",
+            "latency_ms": 10,
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "Ensure this value is greater than or equal to 0" in response.content.decode()
+
+
+def test_admin_creates_api_key_and_shows_it_once(client, superuser, demo_router):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:routing_apikey_add"),
+        {
+            "name": "mobile app",
+            "scopes": '["route"]',
+            "rate_limit_per_minute": 100,
+            "routers": [demo_router.pk],
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    key = APIKey.objects.get(name="mobile app")
+    assert "it will not be shown again" in page and key.prefix in page
+    assert list(key.routers.all()) == [demo_router]
+    assert len(key.key_hash) == 64 and key.key_hash not in page

@@ -1,0 +1,96 @@
+import copy
+
+import pytest
+from django.core.management import call_command
+
+from routing.config_io import config_validate, router_config_export
+from routing.models import Example, Router, RouterVersion
+from routing.services import router_config_apply
+
+
+def test_demo_document_is_valid(demo_document):
+    assert config_validate(demo_document) == []
+
+
+def test_every_problem_is_listed_at_once(demo_document):
+    document = copy.deepcopy(demo_document)
+    document["rules"].append(
+        {"kind": "regex", "pattern": "([a-z", "priority": 1, "action": "block", "reason": "x"}
+    )
+    document["rules"].append(
+        {"kind": "keyword", "pattern": "ship", "action": "route", "intent": "teleport"}
+    )
+    document["tiers"][0]["price_in_per_mtok"] = -0.15
+    document["tiers"][1]["quality"] = 1.2
+    document["policy"]["fallback_tier"] = "gpt-9"
+    document["intents"][0]["examples"].append("   ")
+
+    problems = {
+        (p.field, p.message.split(":")[0].split(" (")[0]) for p in config_validate(document)
+    }
+
+    fields = {field for field, _ in problems}
+    assert {
+        "rules[5].pattern",
+        "rules[6].intent",
+        "tiers[0].price_in_per_mtok",
+        "tiers[1].quality",
+        "policy.fallback_tier",
+        "intents[0].examples[16]",
+    } <= fields
+    assert ("rules[5].pattern", "invalid regular expression") in problems
+
+
+def test_not_an_object_is_refused():
+    assert config_validate(["a"])[0].message == "The configuration must be a JSON object."
+
+
+@pytest.mark.django_db
+def test_export_then_apply_is_a_no_op_and_round_trips(demo_router):
+    exported = router_config_export(demo_router)
+    result = router_config_apply(document=exported, router=demo_router)
+    assert result.applied is False
+    assert result.changes == []
+    assert router_config_export(Router.objects.get(pk=demo_router.pk)) == exported
+
+
+@pytest.mark.django_db
+def test_dry_run_reports_the_diff_without_applying(demo_router, demo_document):
+    demo_document["intents"][0]["examples"].append("why is there a second charge from you")
+    demo_document["policy"]["threshold"] = 0.4
+    result = router_config_apply(document=demo_document, router=demo_router, dry_run=True)
+    assert result.applied is False
+    assert "policy.threshold: 0.35 -> 0.4" in result.changes
+    assert "intent billing: 1 example(s) added" in result.changes
+    assert not Example.objects.filter(text="why is there a second charge from you").exists()
+
+
+@pytest.mark.django_db
+def test_import_keeps_vectors_of_unchanged_examples(demo_router, demo_document):
+    kept = Example.objects.get(
+        intent__router=demo_router, text=demo_document["intents"][1]["examples"][0]
+    )
+    vector_before = bytes(kept.vector)
+    demo_document["intents"][1]["examples"].append("can I get my money back for the blue kettle")
+    result = router_config_apply(document=demo_document, router=demo_router)
+    assert result.applied
+    kept.refresh_from_db()
+    assert kept.pk and bytes(kept.vector) == vector_before
+
+
+@pytest.mark.django_db
+def test_demo_loader_is_idempotent():
+    call_command("load_demo")
+    router = Router.objects.get(slug="support")
+    version, examples = router.version, Example.objects.filter(intent__router=router).count()
+    call_command("load_demo")
+    router.refresh_from_db()
+    assert router.version == version == 1
+    assert Example.objects.filter(intent__router=router).count() == examples >= 9 * 12
+    assert RouterVersion.objects.filter(router=router).count() == 1
+    assert router.intents.count() == 9
+    levels = {
+        level: router.complexity_examples.filter(level=level).count()
+        for level in ("simple", "moderate", "complex")
+    }
+    assert min(levels.values()) >= 15

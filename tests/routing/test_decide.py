@@ -1,0 +1,63 @@
+"""The Django glue routes with the router's current version and sees changes at once."""
+
+import pytest
+
+from routing.decide import decide, decide_batch
+from routing.models import Intent
+from routing.services import example_add, router_policy_update
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_router_routes_clear_queries(demo_router):
+    decision = decide(
+        router=demo_router, query="where is my parcel? tracking says nothing since monday"
+    )
+    assert decision.intent == "shipping"
+    assert decision.handler == "support.shipping"
+    assert decision.router_version == demo_router.version
+    assert decision.tier in {"gpt-4o-mini", "gpt-4o", "claude-sonnet-4"}
+    assert decision.baseline_cost_usd >= decision.estimated_cost_usd > 0
+
+
+def test_card_number_forces_the_most_capable_tier(demo_router):
+    decision = decide(router=demo_router, query="my card 4111 1111 1111 1111 was charged twice")
+    assert decision.tier == "claude-sonnet-4"
+    assert decision.trace.matched_rules
+
+
+def test_a_new_version_is_used_immediately(demo_router, django_capture_on_commit_callbacks):
+    before = decide(router=demo_router, query="zorblax flux capacitor recalibration")
+    small_talk = Intent.objects.get(router=demo_router, name="small_talk")
+    with django_capture_on_commit_callbacks(execute=True):
+        example_add(intent=small_talk, text="zorblax flux capacitor recalibration")
+    demo_router.refresh_from_db()
+    after = decide(router=demo_router, query="zorblax flux capacitor recalibration")
+    assert after.router_version == before.router_version + 1
+    assert after.intent == "small_talk"
+    assert not after.cached
+
+
+def test_batch_keeps_order_and_matches_single_decisions(demo_router):
+    queries = ["I forgot my password", "cancel my plan please", "thanks, that's all!"]
+    decisions = decide_batch(router=demo_router, queries=queries)
+    assert [d.intent for d in decisions] == [
+        decide(router=demo_router, query=q).intent for q in queries
+    ]
+    assert decisions[0].intent == "account_access" and decisions[1].intent == "cancel_subscription"
+
+
+def test_policy_override_is_a_different_strategy_from_the_saved_one(demo_router):
+    from dataclasses import replace
+
+    from routing.snapshots import compiled_router
+
+    saved = compiled_router(demo_router).snapshot.policy
+    centroid = decide(
+        router=demo_router, query="I was billed twice", policy=replace(saved, method="centroid")
+    )
+    linear = decide(router=demo_router, query="I was billed twice")
+    assert not centroid.cached and not linear.cached
+    router_policy_update(router=demo_router, changes={"method": "centroid"})
+    demo_router.refresh_from_db()
+    assert compiled_router(demo_router).snapshot.policy.method == "centroid"

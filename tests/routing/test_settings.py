@@ -1,0 +1,87 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from semroute_site.env import database_from_url, env_bool, env_int
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_database_url_means_sqlite_file_in_the_project():
+    config = database_from_url("", base_dir=ROOT)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == ROOT / "db.sqlite3"
+
+
+def test_postgres_url_uses_psycopg_backend_with_parts():
+    config = database_from_url(
+        "postgres://alice:s%40cret@db.internal:6543/semroute?sslmode=require", base_dir=ROOT
+    )
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["USER"], config["PASSWORD"], config["HOST"], config["PORT"], config["NAME"]) == (
+        "alice",
+        "s@cret",
+        "db.internal",
+        "6543",
+        "semroute",
+    )
+    assert config["OPTIONS"] == {"sslmode": "require"}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("mysql://root@localhost/x", "not supported"), ("postgres://localhost/", "names no database")],
+)
+def test_bad_database_url_is_a_configuration_error(url, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_from_url(url, base_dir=ROOT)
+
+
+def test_typed_env_readers_reject_bad_values(monkeypatch):
+    monkeypatch.setenv("SEMROUTE_X", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="SEMROUTE_X='maybe' is not a boolean"):
+        env_bool("SEMROUTE_X", False)
+    monkeypatch.setenv("SEMROUTE_N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="not an integer"):
+        env_int("SEMROUTE_N", 1)
+    monkeypatch.setenv("SEMROUTE_N", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("SEMROUTE_N", 1, minimum=1)
+
+
+def _start(**env) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SEMROUTE_ENCODER")
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_mode_refuses_to_start_without_a_real_secret_key():
+    result = _start(DEBUG="0", ALLOWED_HOSTS="semroute.example.com")
+    assert result.returncode != 0
+    assert "DEBUG=0 needs a real SECRET_KEY" in result.stderr
+
+
+def test_production_mode_needs_allowed_hosts():
+    result = _start(DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="")
+    assert result.returncode != 0
+    assert "DEBUG=0 needs ALLOWED_HOSTS" in result.stderr
+
+
+def test_unknown_encoder_is_refused_at_start():
+    result = _start(SEMROUTE_ENCODER="word2vec")
+    assert result.returncode != 0
+    assert "SEMROUTE_ENCODER='word2vec' is unknown" in result.stderr
