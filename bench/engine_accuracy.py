@@ -1,0 +1,147 @@
+"""CLINC150 accuracy of each classification method, and semantic-router 1.1.x side by side.
+
+Run: .venv/bin/python bench/engine_accuracy.py
+Examples: the 15,000 training queries. Scoring: the 3,000 in-scope validation queries and the
+100 out-of-scope validation queries. The operating threshold of each system is the same rule:
+the highest confidence threshold that keeps in-scope validation accuracy >= 95% (so the best
+out-of-scope recall that floor allows; recall can only grow with the threshold). Every decision goes
+through `CompiledRouter.route_batch` (query vectors come from the encoder's LRU, pre-filled).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    clinc_snapshot,
+    clinc_vectors,
+    load_clinc,
+    run_semantic_router_side,
+)
+from routing.engine import LocalOnnxEncoder, Policy, compile_router  # noqa: E402
+
+IN_SCOPE_FLOOR = 0.95
+ENGINE_CONFIGS = [
+    ("linear (default)", Policy(method="linear", threshold=0.0)),
+    ("centroid", Policy(method="centroid", threshold=-1.0)),
+    ("knn k=5 mean", Policy(method="knn", top_k=5, aggregation="mean", threshold=-1.0)),
+    ("knn k=5 max", Policy(method="knn", top_k=5, aggregation="max", threshold=-1.0)),
+    ("knn k=5 sum", Policy(method="knn", top_k=5, aggregation="sum", threshold=-1.0)),
+    ("knn k=10 sum", Policy(method="knn", top_k=10, aggregation="sum", threshold=-1.0)),
+]
+SR_AGGREGATIONS = ["mean", "max", "sum"]
+SR_TOP_K = 5
+
+
+def operating_point(correct, confidence):
+    """The highest threshold keeping in-scope accuracy (correct and confident) >= the floor."""
+    best = float(confidence.min())
+    for threshold in np.unique(confidence):
+        if (correct & (confidence >= threshold)).mean() < IN_SCOPE_FLOOR:
+            break
+        best = float(threshold)
+    return best
+
+
+def in_scope_at_recall(correct, confidence, oos_confidence, target_recall):
+    """In-scope accuracy at the lowest threshold reaching `target_recall` on out-of-scope queries."""
+    for threshold in np.unique(np.concatenate([confidence, oos_confidence])):
+        if (oos_confidence < threshold).mean() >= target_recall:
+            return float((correct & (confidence >= threshold)).mean())
+    return 0.0
+
+
+def main() -> None:
+    clinc = load_clinc()
+    started = time.perf_counter()
+    vectors = clinc_vectors(clinc)
+    print(f"vectors ready in {time.perf_counter() - started:.1f}s")
+    encoder = LocalOnnxEncoder(threads=1, cache_size=20_000)
+    # Pre-fill the encoder's LRU so this script measures the classifiers, not the encoder.
+    for split in ("val", "oos_train", "oos_val"):
+        for (text, _), vector in zip(clinc[split], vectors[split], strict=True):
+            encoder._cache.put(text, vector)
+    encoder._ensure_loaded()
+
+    val_texts = [text for text, _ in clinc["val"]]
+    val_gold = [intent for _, intent in clinc["val"]]
+    oos_texts = [text for text, _ in clinc["oos_val"]]
+
+    rows = []
+    curves = {}
+    for label, policy in ENGINE_CONFIGS:
+        started = time.perf_counter()
+        router = compile_router(clinc_snapshot(clinc, vectors, policy))
+        compile_seconds = time.perf_counter() - started
+        decisions = router.route_batch(val_texts + oos_texts, encoder=encoder)
+        n_val = len(val_texts)
+        predicted = [d.trace.top_intents[0].intent for d in decisions[:n_val]]
+        confidence = np.array([d.confidence for d in decisions])
+        val_conf = confidence[:n_val]
+        oos_conf = confidence[n_val:]
+        correct = np.array(predicted) == np.array(val_gold)
+        threshold = operating_point(correct, val_conf)
+        curves[label] = (correct, val_conf, oos_conf)
+        rows.append(
+            {
+                "system": f"semroute {label}",
+                "top1": correct.mean(),
+                "threshold": threshold,
+                "in_scope": (correct & (val_conf >= threshold)).mean(),
+                "oos_recall": (oos_conf < threshold).mean(),
+                "calibrated": decisions[0].calibrated,
+                "compile_s": compile_seconds,
+            }
+        )
+        print(f"  {label}: compiled in {compile_seconds:.1f}s, top-1 {correct.mean():.4f}")
+
+    sr = run_semantic_router_side("accuracy", {"aggregations": SR_AGGREGATIONS, "top_k": SR_TOP_K})
+    if sr:
+        n_val = len(val_texts)
+        for aggregation, result in sr.items():
+            top = np.array(result["top"])
+            confidence = np.array(result["confidence"])
+            correct = top[:n_val] == np.array(val_gold)
+            val_conf, oos_conf = confidence[:n_val], confidence[n_val:]
+            threshold = operating_point(correct, val_conf)
+            curves[f"semantic-router {aggregation}"] = (correct, val_conf, oos_conf)
+            rows.append(
+                {
+                    "system": f"semantic-router IndexedRouter k={SR_TOP_K} {aggregation}",
+                    "top1": correct.mean(),
+                    "threshold": threshold,
+                    "in_scope": (correct & (val_conf >= threshold)).mean(),
+                    "oos_recall": (oos_conf < threshold).mean(),
+                    "calibrated": True,
+                    "compile_s": result["build_seconds"] + result["fit_seconds"],
+                }
+            )
+
+    print()
+    print(
+        f"{'system':48} {'top-1':>7} {'thresh':>8} {'in-scope':>9} {'oos rec':>8} "
+        f"{'calib':>6} {'build s':>8}"
+    )
+    for row in rows:
+        print(
+            f"{row['system']:48} {row['top1'] * 100:6.2f}% {row['threshold']:8.4f} "
+            f"{row['in_scope'] * 100:8.2f}% {row['oos_recall'] * 100:7.1f}% "
+            f"{'yes' if row['calibrated'] else 'no':>6} {row['compile_s']:8.1f}"
+        )
+
+    default = rows[0]
+    print()
+    print(f"in-scope accuracy at equal out-of-scope recall ({default['oos_recall'] * 100:.0f}%):")
+    for name, (correct, val_conf, oos_conf) in curves.items():
+        accuracy = in_scope_at_recall(correct, val_conf, oos_conf, default["oos_recall"])
+        print(f"  {name:44} {accuracy * 100:6.2f}%")
+
+
+if __name__ == "__main__":
+    main()
