@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.conf import settings
 
 from routing.models import Example, Intent, Router
+from routing.services import example_vectors_compute
+from routing.snapshots import active_encoder
 
 CHUNK_ROWS = 1024  # bounds the similarity block to CHUNK_ROWS x n_examples floats
 
@@ -51,12 +52,20 @@ def find_conflicts(
 
 def router_conflicts(router: Router, *, intent: Intent | None = None) -> list[ExampleConflict]:
     """Conflicting examples of `router` (only those of `intent` when given), worst first."""
+    encoder_name = active_encoder().name
+    # Like the snapshot build: vectors are normally ready, but never silently skip an example.
+    if (
+        Example.objects.filter(intent__router=router, intent__enabled=True)
+        .needing_vectors(encoder_name)
+        .exists()
+    ):
+        example_vectors_compute(router_id=router.pk)
     examples = list(
         Example.objects.filter(
             intent__router=router,
             intent__enabled=True,
             vector__isnull=False,
-            encoder=settings.SEMROUTE_ENCODER,
+            encoder=encoder_name,
         )
         .order_by("id")
         .values_list("id", "text", "intent__name", "vector")
