@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
@@ -176,7 +176,7 @@ def _check_cache() -> str:
     cache.set("semroute:health", "ok", timeout=10)
     if cache.get("semroute:health") != "ok":
         raise RuntimeError("value written was not read back")
-    return cache.__class__.__name__
+    return type(caches["default"]).__name__
 
 
 def _check_broker() -> str:
@@ -184,9 +184,9 @@ def _check_broker() -> str:
         return "eager mode (no broker configured)"
     from semroute_site.celery import app
 
-    with app.connection_for_write() as broker:
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
         broker.ensure_connection(max_retries=1, timeout=1)
-    return broker.transport_cls if isinstance(broker.transport_cls, str) else "connected"
+    return f"connected ({broker.transport_cls})"
 
 
 def _check_encoder() -> str:
