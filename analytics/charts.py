@@ -59,6 +59,7 @@ def intent_scores_figure(scores: Sequence[IntentScore], *, chosen: str | None) -
         title={"text": "Top intents: score vs threshold", "font": {"size": 13}},
         height=60 + 34 * max(len(names), 1),
         xaxis={"range": [0, 1], "gridcolor": "#eef0f3"},
+        yaxis={"automargin": True},
         showlegend=True,
         legend={"orientation": "h", "y": -0.2},
         bargap=0.35,
