@@ -61,3 +61,12 @@ def test_policy_override_is_a_different_strategy_from_the_saved_one(demo_router)
     router_policy_update(router=demo_router, changes={"method": "centroid"})
     demo_router.refresh_from_db()
     assert compiled_router(demo_router).snapshot.policy.method == "centroid"
+
+
+def test_greeting_rule_only_takes_messages_that_are_just_a_greeting(demo_router):
+    assert decide(router=demo_router, query="Hello!").stage == "rule"
+    late = decide(
+        router=demo_router, query="hello, my order #5521 is three weeks late and nobody answers"
+    )
+    assert late.stage != "rule"
+    assert late.intent != "small_talk"
