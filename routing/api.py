@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Body, Router
 
 from analytics.services import decision_record, decisions_record
-from routing.auth import APIKeyAuth, router_for_import, router_for_key
+from routing.auth import APIKeyAuth, router_by_slug, router_for_import, router_for_key
 from routing.config_io import router_config_export
 from routing.decide import decide, decide_batch
 from routing.exceptions import InvalidInput, QueryTooLong
@@ -115,7 +115,7 @@ def routers(request: HttpRequest):
     summary="Export a router's whole configuration",
 )
 def config_export(request: HttpRequest, slug: str):
-    return router_config_export(router_for_key(slug=slug, principal=request.auth))
+    return router_config_export(router_for_key(slug=slug, principal=request.auth, fresh=True))
 
 
 @router.put(
@@ -129,6 +129,7 @@ def config_import(
 ):
     target = router_for_import(slug=slug, document=document, principal=request.auth)
     result = router_config_apply(document=document, router=target, dry_run=dry_run)
+    router_by_slug(slug, fresh=True)  # this worker routes with the new version at once
     problems = [problem.as_dict() for problem in result.problems]
     if problems and not dry_run:
         raise InvalidInput(

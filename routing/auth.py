@@ -22,6 +22,9 @@ from routing.ratelimit import rate_limit_hit
 from routing.services import api_key_hash
 
 KEY_CACHE_SECONDS = 2.0
+# A worker re-reads a router's row (and so its version) at most this long after its last read:
+# configuration changes reach every worker within this time, without a query per request.
+ROUTER_CACHE_SECONDS = 0.5
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -133,9 +136,35 @@ class APIKeyAuth(APIKeyHeader):
         return principal
 
 
-def router_for_key(*, slug: str, principal: KeyPrincipal) -> Router:
-    """The router named `slug` if this key may use it: 404 when unknown, 403 when not allowed."""
-    router = Router.objects.filter(slug=slug).first()
+_routers: dict[str, tuple[float, Router | None]] = {}
+
+
+def router_by_slug(slug: str, *, fresh: bool = False) -> Router | None:
+    """The router row, re-read from the database at most every ROUTER_CACHE_SECONDS per worker."""
+    now = time.monotonic()
+    cached = _routers.get(slug)
+    if fresh or cached is None or now - cached[0] > ROUTER_CACHE_SECONDS:
+        router = Router.objects.filter(slug=slug).first()
+        if (
+            router is None
+        ):  # unknown slugs are not remembered: the dict stays as small as the router list
+            _routers.pop(slug, None)
+        else:
+            _routers[slug] = (now, router)
+        return router
+    return cached[1]
+
+
+def routers_forget() -> None:
+    _routers.clear()
+
+
+def router_for_key(*, slug: str, principal: KeyPrincipal, fresh: bool = False) -> Router:
+    """The router named `slug` if this key may use it: 404 when unknown, 403 when not allowed.
+
+    `fresh` reads the row now (configuration endpoints); routing accepts ROUTER_CACHE_SECONDS of lag.
+    """
+    router = router_by_slug(slug, fresh=fresh)
     if router is None:
         raise NotFound(f"No router {slug!r}.", details={"router": slug})
     principal.check_router(router)
@@ -147,7 +176,7 @@ def router_for_import(*, slug: str, document: dict, principal: KeyPrincipal) -> 
 
     Only a key without a router restriction may create a router, and only under the slug it names.
     """
-    router = Router.objects.filter(slug=slug).first()
+    router = router_by_slug(slug, fresh=True)
     if router is not None:
         principal.check_router(router)
         return router

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from routing.exceptions import RateLimited
 
@@ -20,14 +21,7 @@ def rate_limit_hit(*, key_id: int, limit_per_minute: int) -> None:
     """Count one request for the key; raise RateLimited (with Retry-After seconds) beyond its limit."""
     now = time.time()
     window = int(now // WINDOW_SECONDS)
-    cache_key = _window_key(key_id, window)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # first request of this window (or the counter expired)
-        if cache.add(cache_key, 1, timeout=WINDOW_SECONDS + 10):
-            count = 1
-        else:  # another worker created it in between
-            count = cache.incr(cache_key)
+    count = _count(_window_key(key_id, window))
     if count > limit_per_minute:
         retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         raise RateLimited(
@@ -35,3 +29,22 @@ def rate_limit_hit(*, key_id: int, limit_per_minute: int) -> None:
             retry_after=retry_after,
             details={"limit_per_minute": limit_per_minute, "retry_after_seconds": retry_after},
         )
+
+
+def _count(cache_key: str) -> int:
+    """Increment the window's counter and return it: one round trip on Redis."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(cache_key)
+        client = backend._cache.get_client(full_key, write=True)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.incr(full_key)
+        pipeline.expire(full_key, WINDOW_SECONDS + 10)
+        count, _ = pipeline.execute()
+        return int(count)
+    try:
+        return backend.incr(cache_key)
+    except ValueError:  # first request of this window
+        if backend.add(cache_key, 1, timeout=WINDOW_SECONDS + 10):
+            return 1
+        return backend.incr(cache_key)  # another thread created it in between

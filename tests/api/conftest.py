@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from analytics.decision_log import decision_log
-from routing.auth import principals_forget
+from routing.auth import principals_forget, routers_forget
 from routing.models import API_KEY_SCOPES, Router
 from routing.services import api_key_create
 
@@ -26,11 +26,13 @@ def _api_state():
     autostart = decision_log.autostart
     decision_log.autostart = False
     principals_forget()
+    routers_forget()
     cache.clear()
     yield
     decision_log.discard()
     decision_log.autostart = autostart
     principals_forget()
+    routers_forget()
 
 
 class APIClient:
