@@ -19,13 +19,77 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import fields, is_dataclass
+from functools import cache
+from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from analytics.models import DecisionLog
 
 logger = logging.getLogger("semroute.decision_log")
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    return tuple(field.name for field in fields(cls)) if is_dataclass(cls) else None
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to dicts, like dataclasses.asdict but without its deep copies (several times faster)."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _field_names(cls)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if cls is list or cls is tuple:
+        return [_plain(item) for item in value]
+    if cls is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _json_ready(row: DecisionLog) -> DecisionLog:
+    # Rows are queued with the engine's Trace dataclass; converting it is paid here, off the request path.
+    if is_dataclass(row.trace):
+        row.trace = _plain(row.trace)
+    return row
+
+
+_COLUMNS = [field for field in DecisionLog._meta.concrete_fields]
+_COPY_SQL = "COPY {table} ({columns}) FROM STDIN".format(
+    table=connection.ops.quote_name(DecisionLog._meta.db_table),
+    columns=", ".join(connection.ops.quote_name(field.column) for field in _COLUMNS),
+)
+
+
+def decision_rows_write(batch: list[DecisionLog]) -> None:
+    """Insert rows in one statement: COPY on PostgreSQL (several times faster than INSERT ... UNNEST)."""
+    rows = [_json_ready(row) for row in batch]
+    if connection.vendor == "postgresql":
+        try:
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                cursor.cursor.copy(_COPY_SQL) as copy,
+            ):
+                for row in rows:
+                    copy.write_row(
+                        [
+                            field.get_db_prep_save(getattr(row, field.attname), connection)
+                            for field in _COLUMNS
+                        ]
+                    )
+            return
+        except (IntegrityError, connection.Database.IntegrityError):
+            pass  # a batch retried after its commit was lost: insert only the rows not there yet
+    # ignore_conflicts: a batch retried after a lost commit acknowledgement is harmless.
+    DecisionLog.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def _setting(name: str, default: float) -> float:
@@ -84,7 +148,8 @@ class DecisionLogBuffer:
     def get(self, decision_id: uuid.UUID) -> DecisionLog | None:
         """A row of this process not yet visible in the database, if any."""
         with self._lock:
-            return self._pending.get(decision_id) or self._in_flight.get(decision_id)
+            row = self._pending.get(decision_id) or self._in_flight.get(decision_id)
+        return _json_ready(row) if row is not None else None
 
     def discard(self) -> int:
         """Forget every pending row without writing it (tests); returns how many were dropped."""
@@ -113,8 +178,7 @@ class DecisionLogBuffer:
                     ]
                     self._in_flight = {row.id: row for row in batch}
                 try:
-                    # ignore_conflicts: a batch retried after a lost commit acknowledgement is harmless.
-                    DecisionLog.objects.bulk_create(batch, ignore_conflicts=True)
+                    decision_rows_write(batch)
                 except Exception:
                     logger.exception("Writing %d decision log rows failed; will retry", len(batch))
                     with self._lock:

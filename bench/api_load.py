@@ -113,9 +113,11 @@ class Client(threading.Thread):
     """One keep-alive connection sending queries from a shared iterator until time or requests run out."""
 
     def __init__(
-        self, port: int, key: str, path: str, queries, lock, deadline: float, budget: list[int]
+        self, port, key, path, queries, lock, deadline: float, budget: list[int], interval=None
     ):
         super().__init__(daemon=True)
+        # Paced (open loop): one request every `interval` s, timed from its slot.
+        self.interval: float | None = interval
         self.port, self.key, self.path, self.queries, self.lock = port, key, path, queries, lock
         self.deadline, self.budget = deadline, budget
         self.latencies: list[float] = []
@@ -126,14 +128,20 @@ class Client(threading.Thread):
     def run(self) -> None:
         connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
         headers = {"X-API-Key": self.key, "Content-Type": "application/json"}
+        next_slot = time.perf_counter()
         while time.monotonic() < self.deadline and not self.stop.is_set():
+            if self.interval is not None:
+                time.sleep(max(0.0, next_slot - time.perf_counter()))
             with self.lock:
                 if self.budget[0] <= 0:
                     return
                 self.budget[0] -= 1
                 query = next(self.queries)
             body = json.dumps({"query": query})
-            started = time.perf_counter()
+            # Paced: timed from the scheduled slot, so a server falling behind shows in the latency.
+            started = next_slot if self.interval is not None else time.perf_counter()
+            if self.interval is not None:
+                next_slot += self.interval
             try:
                 connection.request("POST", self.path, body, headers)
                 response = connection.getresponse()
@@ -163,17 +171,23 @@ def load(
     max_requests: int,
     stop_after: float | None = None,
     on_stop=None,
+    rate: float | None = None,
 ) -> dict:
     lock = threading.Lock()
     budget = [max_requests]
     deadline = time.monotonic() + seconds
+    interval = clients / rate if rate else None
     workers = [
-        Client(port, key, f"/api/v1/routers/{slug}/route", queries, lock, deadline, budget)
+        Client(
+            port, key, f"/api/v1/routers/{slug}/route", queries, lock, deadline, budget, interval
+        )
         for _ in range(clients)
     ]
     started = time.perf_counter()
     for worker in workers:
         worker.start()
+        if interval:
+            time.sleep(interval / clients)  # spread the clients' slots evenly
     if stop_after is not None:
         time.sleep(stop_after)
         on_stop()
@@ -318,6 +332,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=200_000)
     parser.add_argument("--demo-seconds", type=float, default=20)
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=150,
+        help="offered load of the paced uncached run (req/s)",
+    )
     parser.add_argument("--crash-seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8719)
     parser.add_argument(
@@ -382,21 +402,26 @@ def main() -> None:
                 max_requests=200,
             )
             sent_ids: list[str] = []
-            for name, slug, queries, seconds in (
-                ("uncached (CLINC150 router)", "clinc150", uncached, args.seconds),
+            paced = f"uncached, paced at {args.paced_rate:g} req/s (CLINC150 router)"
+            phases = (
+                ("uncached, saturated (CLINC150 router)", "clinc150", uncached, args.seconds, None),
+                (paced, "clinc150", uncached, args.seconds, args.paced_rate),
                 (
-                    "cached (CLINC150 router)",
+                    "cached, saturated (CLINC150 router)",
                     "clinc150",
                     itertools.cycle(cached_pool),
                     args.seconds,
+                    None,
                 ),
                 (
-                    "uncached (demo router)",
+                    "uncached, saturated (demo router)",
                     "support",
-                    (f"{text} (demo)" for text in distinct),
+                    (f"{t} (demo)" for t in distinct),
                     args.demo_seconds,
+                    None,
                 ),
-            ):
+            )
+            for name, slug, queries, seconds, rate in phases:
                 outcome = load(
                     args.port,
                     key,
@@ -405,6 +430,7 @@ def main() -> None:
                     clients=args.clients,
                     seconds=seconds,
                     max_requests=args.max_requests,
+                    rate=rate,
                 )
                 sent_ids += outcome.pop("decision_ids")
                 results[name] = outcome

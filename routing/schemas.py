@@ -104,11 +104,14 @@ class DecisionOut(Schema):
     def from_decision(
         cls, *, decision_id: uuid.UUID, router_slug: str, decision: Decision, explain: bool
     ) -> dict[str, Any]:
-        return {
-            **decision.to_dict(explain=explain),
-            "decision_id": decision_id,
-            "router": router_slug,
+        # Attribute access, not Decision.to_dict(): that deep-copies the whole trace on every call.
+        fields = {
+            name: getattr(decision, name) for name in cls.model_fields if hasattr(decision, name)
         }
+        fields.update(
+            decision_id=decision_id, router=router_slug, trace=decision.trace if explain else None
+        )
+        return fields
 
 
 class RouteBatchOut(Schema):
