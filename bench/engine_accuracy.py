@@ -1,6 +1,6 @@
 """CLINC150 accuracy of each classification method, and semantic-router 1.1.x side by side.
 
-Run: .venv/bin/python bench/engine_accuracy.py
+Run: .venv/bin/python bench/engine_accuracy.py  [--no-semantic-router]
 Examples: the 15,000 training queries. Scoring: the 3,000 in-scope validation queries and the
 100 out-of-scope validation queries. The operating threshold of each system is the same rule:
 the highest confidence threshold that keeps in-scope validation accuracy >= 95% (so the best
@@ -101,7 +101,11 @@ def main() -> None:
         )
         print(f"  {label}: compiled in {compile_seconds:.1f}s, top-1 {correct.mean():.4f}")
 
-    sr = run_semantic_router_side("accuracy", {"aggregations": SR_AGGREGATIONS, "top_k": SR_TOP_K})
+    sr = None
+    if "--no-semantic-router" not in sys.argv:
+        sr = run_semantic_router_side(
+            "accuracy", {"aggregations": SR_AGGREGATIONS, "top_k": SR_TOP_K}
+        )
     if sr:
         n_val = len(val_texts)
         for aggregation, result in sr.items():

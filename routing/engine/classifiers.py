@@ -236,6 +236,11 @@ def calibrate(
         out_of_fold_labels.append(labels[held_out])
     scores = np.vstack(out_of_fold_scores)
     temperature = fit_temperature(scores, np.concatenate(out_of_fold_labels))
+    if method == "linear":
+        # In-scope folds cannot show how confident to be on out-of-scope queries: calibration
+        # may soften the head's probabilities but never sharpen them (on CLINC150, sharpening
+        # to T=0.6 cut out-of-scope recall at 95% in-scope accuracy from 75% to 62%).
+        temperature = max(temperature, 1.0)
     return Calibration(temperature, calibrated=True), head
 
 
