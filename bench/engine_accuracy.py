@@ -4,8 +4,13 @@ Run: .venv/bin/python bench/engine_accuracy.py  [--no-semantic-router]
 Examples: the 15,000 training queries. Scoring: the 3,000 in-scope validation queries and the
 100 out-of-scope validation queries. The operating threshold of each system is the same rule:
 the highest confidence threshold that keeps in-scope validation accuracy >= 95% (so the best
-out-of-scope recall that floor allows; recall can only grow with the threshold). Every decision goes
-through `CompiledRouter.route_batch` (query vectors come from the encoder's LRU, pre-filled).
+out-of-scope recall that floor allows; recall can only grow with the threshold). A query the
+in-domain gate turns away (intent None at threshold 0) counts as rejected at every threshold.
+Every decision goes through `CompiledRouter.route_batch` (query vectors come from the encoder's
+LRU, pre-filled).
+
+--tune-floor: choose the gate's percentile without touching validation: a router compiled on 4/5
+of the training queries scores the held-out 1/5 plus the 100 `oos_train` queries.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from bench.common import (  # noqa: E402
     run_semantic_router_side,
 )
 from routing.engine import LocalOnnxEncoder, Policy, compile_router  # noqa: E402
+from routing.engine.classifiers import learn_similarity_floor, stratified_folds  # noqa: E402
 
 IN_SCOPE_FLOOR = 0.95
 ENGINE_CONFIGS = [
     ("linear (default)", Policy(method="linear", threshold=0.0)),
+    ("linear, gate off", Policy(method="linear", threshold=0.0, similarity_floor=-1.0)),
     ("centroid", Policy(method="centroid", threshold=-1.0)),
     ("knn k=5 mean", Policy(method="knn", top_k=5, aggregation="mean", threshold=-1.0)),
     ("knn k=5 max", Policy(method="knn", top_k=5, aggregation="max", threshold=-1.0)),
@@ -37,12 +44,19 @@ ENGINE_CONFIGS = [
 ]
 SR_AGGREGATIONS = ["mean", "max", "sum"]
 SR_TOP_K = 5
+TUNE_PERCENTILES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+# Scores of gated decisions: below any threshold the sweep can choose.
+GATED = -2.0
 
 
 def operating_point(correct, confidence):
-    """The highest threshold keeping in-scope accuracy (correct and confident) >= the floor."""
-    best = float(confidence.min())
-    for threshold in np.unique(confidence):
+    """The highest threshold keeping in-scope accuracy (correct and confident) >= the floor.
+
+    Gated decisions stay rejected at every threshold, including the lowest.
+    """
+    thresholds = np.unique(confidence[confidence > GATED])
+    best = float(thresholds[0])
+    for threshold in thresholds:
         if (correct & (confidence >= threshold)).mean() < IN_SCOPE_FLOOR:
             break
         best = float(threshold)
@@ -51,10 +65,65 @@ def operating_point(correct, confidence):
 
 def in_scope_at_recall(correct, confidence, oos_confidence, target_recall):
     """In-scope accuracy at the lowest threshold reaching `target_recall` on out-of-scope queries."""
-    for threshold in np.unique(np.concatenate([confidence, oos_confidence])):
+    every = np.concatenate([confidence, oos_confidence])
+    for threshold in np.unique(every[every > GATED]):
         if (oos_confidence < threshold).mean() >= target_recall:
             return float((correct & (confidence >= threshold)).mean())
     return 0.0
+
+
+def gated_confidence(decisions) -> np.ndarray:
+    """Confidence per decision, GATED where the in-domain gate said "no intent"."""
+    return np.array(
+        [
+            GATED
+            if d.intent is None and "out of domain" in d.trace.fallback_reason
+            else d.confidence
+            for d in decisions
+        ]
+    )
+
+
+def tune_floor(clinc, vectors, encoder) -> None:
+    """Out-of-scope recall at the operating point per floor percentile, on the train split only."""
+    labels = np.array([intent for _, intent in clinc["train"]])
+    held_out = stratified_folds(np.unique(labels, return_inverse=True)[1], 5)[0]
+    keep = np.ones(len(labels), dtype=bool)
+    keep[held_out] = False
+    train = {**clinc, "train": [clinc["train"][i] for i in np.flatnonzero(keep)]}
+    train_vectors = {**vectors, "train": vectors["train"][keep]}
+    for (text, _), vector in zip(clinc["train"], vectors["train"], strict=True):
+        encoder._cache.put(text, vector)
+    router = compile_router(clinc_snapshot(train, train_vectors, Policy(threshold=0.0)))
+    texts = [clinc["train"][i][0] for i in held_out] + [text for text, _ in clinc["oos_train"]]
+    gold = labels[held_out]
+    print(
+        f"floor tuning: {len(keep) - len(held_out)} examples, {len(held_out)} held out + "
+        f"{len(clinc['oos_train'])} oos_train"
+    )
+    print(f"{'percentile':>10} {'floor':>7} {'in-scope':>9} {'oos rec':>8}")
+    for percentile in TUNE_PERCENTILES:
+        floor = (
+            learn_similarity_floor(
+                router.example_vectors,
+                router.example_labels,
+                len(router.intents),
+                percentile=percentile,
+            ).value
+            if percentile
+            else -1.0
+        )
+        policy = Policy(threshold=0.0, similarity_floor=floor)
+        decisions = router.route_batch(texts, encoder=encoder, policy=policy)
+        confidence = gated_confidence(decisions)
+        predicted = np.array([d.trace.top_intents[0].intent for d in decisions[: len(gold)]])
+        correct = predicted == gold
+        val_conf, oos_conf = confidence[: len(gold)], confidence[len(gold) :]
+        threshold = operating_point(correct, val_conf)
+        in_scope = (correct & (val_conf >= threshold)).mean()
+        recall = (oos_conf < threshold).mean() if in_scope >= IN_SCOPE_FLOOR else 0.0
+        print(f"{percentile:10.2f} {floor:7.3f} {in_scope * 100:8.2f}% {recall * 100:7.1f}%")
+    print()
 
 
 def main() -> None:
@@ -68,6 +137,8 @@ def main() -> None:
         for (text, _), vector in zip(clinc[split], vectors[split], strict=True):
             encoder._cache.put(text, vector)
     encoder._ensure_loaded()
+    if "--tune-floor" in sys.argv:
+        tune_floor(clinc, vectors, encoder)
 
     val_texts = [text for text, _ in clinc["val"]]
     val_gold = [intent for _, intent in clinc["val"]]
@@ -82,7 +153,7 @@ def main() -> None:
         decisions = router.route_batch(val_texts + oos_texts, encoder=encoder)
         n_val = len(val_texts)
         predicted = [d.trace.top_intents[0].intent for d in decisions[:n_val]]
-        confidence = np.array([d.confidence for d in decisions])
+        confidence = gated_confidence(decisions)
         val_conf = confidence[:n_val]
         oos_conf = confidence[n_val:]
         correct = np.array(predicted) == np.array(val_gold)
@@ -99,7 +170,12 @@ def main() -> None:
                 "compile_s": compile_seconds,
             }
         )
-        print(f"  {label}: compiled in {compile_seconds:.1f}s, top-1 {correct.mean():.4f}")
+        print(
+            f"  {label}: compiled in {compile_seconds:.1f}s, top-1 {correct.mean():.4f}, "
+            f"similarity floor {decisions[0].trace.similarity_floor:.3f}, "
+            f"gated: in-scope {(val_conf == GATED).mean() * 100:.2f}%, "
+            f"out-of-scope {(oos_conf == GATED).mean() * 100:.0f}%"
+        )
 
     sr = None
     if "--no-semantic-router" not in sys.argv:

@@ -21,6 +21,15 @@ CALIBRATION_FOLDS = 5
 FULL_CROSS_VALIDATION_MAX_EXAMPLES = 3000
 LINEAR_HEAD_C = 10.0
 LINEAR_HEAD_MAX_ITER = 300
+# In-domain gate: the floor is this percentile of held-out in-scope similarities, so it turns
+# away about 1% of in-scope queries. Chosen on CLINC150's train split + oos_train (bench/RESULTS.md):
+# 2% scored best there but left no margin for the 95% in-scope operating point.
+SIMILARITY_FLOOR_PERCENTILE = 1.0
+# Below this many held-out similarities a percentile says little: use a constant floor instead.
+MIN_EXAMPLES_FOR_LEARNED_FLOOR = 30
+# Cosine similarity below which a query is unrelated to an intent for MiniLM-like encoders
+# (unrelated sentences mostly score 0.0-0.2, paraphrases 0.5+).
+DEFAULT_SIMILARITY_FLOOR = 0.25
 
 
 def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -62,12 +71,7 @@ class CentroidHead:
     """Cosine similarity to each intent's normalised mean example vector."""
 
     def __init__(self, vectors: np.ndarray, labels: np.ndarray, n_classes: int):
-        dim = vectors.shape[1]
-        centroids = np.zeros((n_classes, dim), dtype=np.float32)
-        np.add.at(centroids, labels, vectors)
-        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        self.centroids = np.ascontiguousarray(centroids / norms, dtype=np.float32)
+        self.centroids = normalised_centroids(vectors, labels, n_classes)
         self.has_examples = np.bincount(labels, minlength=n_classes) > 0
 
     def scores(self, query_vectors: np.ndarray) -> np.ndarray:
@@ -175,6 +179,59 @@ class LinearHead:
     def scores(self, query_vectors: np.ndarray) -> np.ndarray:
         logits = query_vectors @ self.coef.T + self.intercept
         return np.log(np.maximum(softmax(logits), 1e-12))
+
+
+def normalised_centroids(vectors: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each intent's mean example vector, L2-normalised (zero rows for intents with no examples)."""
+    centroids = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
+    np.add.at(centroids, labels, vectors)
+    norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(centroids / norms, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarityFloor:
+    value: float
+    source: str  # "learned", "default" or "policy", for the trace
+
+
+def learn_similarity_floor(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    *,
+    percentile: float = SIMILARITY_FLOOR_PERCENTILE,
+) -> SimilarityFloor:
+    """The in-domain similarity floor, learned from the examples alone.
+
+    Held-out part: each example is held out in turn and compared with the centroid of the rest
+    of its intent (leave-one-out: exact, and O(examples x dim)); the floor is a low percentile of
+    those similarities. Small routers with varied examples make that percentile very low, so the
+    floor never goes below what examples of *other* intents commonly reach (the 75th percentile
+    of their similarity to an intent's centroid): a query no closer than that is not in the
+    intent's domain. That bound is in the encoder's own scale, unlike a constant. With neither
+    available (one intent, few examples) the floor is DEFAULT_SIMILARITY_FLOOR.
+    """
+    counts = np.bincount(labels, minlength=n_classes)
+    present = np.flatnonzero(counts)
+    candidates = []
+    held_out = counts[labels] > 1
+    if held_out.sum() >= MIN_EXAMPLES_FOR_LEARNED_FLOOR:
+        sums = np.zeros((n_classes, vectors.shape[1]), dtype=np.float64)
+        np.add.at(sums, labels, vectors)
+        rest = sums[labels[held_out]] - vectors[held_out]
+        similarities = np.einsum("ij,ij->i", vectors[held_out], rest) / np.maximum(
+            np.linalg.norm(rest, axis=1), 1e-12
+        )
+        candidates.append(float(np.percentile(similarities, percentile)))
+    if len(present) >= 2:
+        to_centroids = vectors @ normalised_centroids(vectors, labels, n_classes)[present].T
+        other = labels[:, None] != present[None, :]
+        candidates.append(float(np.percentile(to_centroids[other], 75)))
+    if not candidates:
+        return SimilarityFloor(DEFAULT_SIMILARITY_FLOOR, "default")
+    return SimilarityFloor(max(candidates), "learned")
 
 
 @dataclass(slots=True)

@@ -35,6 +35,10 @@ class Trace:
     nearest_examples: list[NearestExample] = field(default_factory=list)
     matched_rules: list[int] = field(default_factory=list)  # RuleSpec ids
     fallback_reason: str = ""
+    # In-domain gate: cosine similarity of the query to the predicted intent's centroid, and the
+    # floor it had to reach (None when the embedding stage did not run).
+    similarity: float | None = None
+    similarity_floor: float | None = None
     notes: list[str] = field(default_factory=list)
 
 

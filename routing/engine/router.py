@@ -15,7 +15,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .cache import DecisionCache, decision_cache_key
-from .classifiers import IntentClassifier
+from .classifiers import (
+    IntentClassifier,
+    SimilarityFloor,
+    learn_similarity_floor,
+    normalised_centroids,
+)
 from .complexity import ComplexityClassifier, ComplexityEstimate
 from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import Encoder, count_tokens
@@ -59,6 +64,7 @@ class _Classification:
     top_intents: list[IntentScore] = field(default_factory=list)
     nearest_examples: list[NearestExample] = field(default_factory=list)
     outcome: str = ""
+    out_of_domain: bool = False  # failed the similarity floor: no intent, and no LLM stage
 
 
 def _copy_decision(decision: Decision) -> Decision:
@@ -72,6 +78,8 @@ def _copy_decision(decision: Decision) -> Decision:
             nearest_examples=list(trace.nearest_examples),
             matched_rules=list(trace.matched_rules),
             fallback_reason=trace.fallback_reason,
+            similarity=trace.similarity,
+            similarity_floor=trace.similarity_floor,
             notes=list(trace.notes),
         ),
     )
@@ -95,6 +103,12 @@ class CompiledRouter:
         self.examples_by_intent = [
             np.flatnonzero(self.example_labels == i) for i in range(len(self.intents))
         ]
+        self.centroids = normalised_centroids(
+            self.example_vectors, self.example_labels, len(self.intents)
+        )
+        self.learned_similarity_floor = learn_similarity_floor(
+            self.example_vectors, self.example_labels, len(self.intents)
+        )
         self.rules = compile_rules(snapshot.rules)
         self.complexity = ComplexityClassifier(
             snapshot.complexity_vectors, snapshot.complexity_levels
@@ -290,7 +304,7 @@ class CompiledRouter:
             confidence = classification.confidence
             calibrated = classification.calibrated
             in_band = policy.ambiguity_low <= confidence < policy.ambiguity_high
-            if llm is not None and in_band:
+            if llm is not None and in_band and not classification.out_of_domain:
                 llm_start = time.perf_counter_ns()
                 try:
                     chosen = llm.classify(query, self.intents, timeout=policy.llm_timeout_seconds)
@@ -372,19 +386,33 @@ class CompiledRouter:
             for i in top
         ]
         best = top_intents[0]
+        floor = self._similarity_floor(policy)
+        similarity = float(self.centroids[top[0]] @ vector)
+        trace.similarity, trace.similarity_floor = similarity, floor.value
         result = _Classification(
-            intent=best.intent if best.score >= best.threshold else None,
+            intent=None,
             confidence=best.score,
             calibrated=classifier.calibration.calibrated,
             top_intents=top_intents,
         )
-        if result.intent is None:
+        if best.score < best.threshold:
             result.outcome = (
                 f"no intent cleared its threshold (best {best.intent} "
                 f"{best.score:.3f} < {best.threshold:.3f})"
             )
+        elif similarity < floor.value:
+            # Confidence only ranks the router's intents; far from all of them is out of scope.
+            result.outcome = (
+                f"out of domain: similarity to {best.intent} {similarity:.3f} < "
+                f"{floor.source} floor {floor.value:.3f} (confidence {best.score:.3f})"
+            )
+            result.out_of_domain = True
+            trace.notes.append(result.outcome)
         else:
-            result.outcome = f"{best.intent} {best.score:.3f}"
+            result.intent = best.intent
+            result.outcome = (
+                f"{best.intent} {best.score:.3f} (similarity {similarity:.3f} >= {floor.value:.3f})"
+            )
         result.nearest_examples = self._nearest_examples(vector, top, similarities)
         trace.top_intents = result.top_intents
         trace.nearest_examples = result.nearest_examples
@@ -412,6 +440,11 @@ class CompiledRouter:
             )
             for i in order
         ]
+
+    def _similarity_floor(self, policy: Policy) -> SimilarityFloor:
+        if policy.similarity_floor is not None:
+            return SimilarityFloor(policy.similarity_floor, "policy")
+        return self.learned_similarity_floor
 
     def _threshold(self, intent: IntentSpec, policy: Policy) -> float:
         return intent.threshold if intent.threshold is not None else policy.threshold

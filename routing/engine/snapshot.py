@@ -61,6 +61,9 @@ class Policy:
     top_k: int = 5
     aggregation: str = "mean"  # one of KNN_AGGREGATIONS
     threshold: float = 0.5
+    # In-domain gate: the query's cosine similarity to the predicted intent's centroid must reach
+    # this floor. None: learned at compile time from held-out examples; -1.0 turns the gate off.
+    similarity_floor: float | None = None
     ambiguity_low: float = 0.0  # LLM stage runs when low <= confidence < high
     ambiguity_high: float = 0.0
     fallback_intent: str | None = None
