@@ -50,8 +50,11 @@ def _micros_since(start_ns: int) -> int:
 
 def strategy_key(snapshot: RouterSnapshot, policy: Policy, *, with_llm: bool) -> str:
     """Identify everything besides the query that shapes a decision (for the cache key)."""
-    fingerprint = hashlib.blake2b(repr(policy).encode("utf-8"), digest_size=6).hexdigest()
-    return f"{snapshot.slug}:{policy.method}:{fingerprint}:{'llm' if with_llm else 'nollm'}"
+    policy_digest = hashlib.blake2b(repr(policy).encode("utf-8"), digest_size=6).hexdigest()
+    return (
+        f"{snapshot.slug}:{snapshot.fingerprint}:{policy.method}:{policy_digest}:"
+        f"{'llm' if with_llm else 'nollm'}"
+    )
 
 
 @dataclass(slots=True)

@@ -96,3 +96,6 @@ class RouterSnapshot:
     rules: tuple[RuleSpec, ...] = ()
     tiers: tuple[TierSpec, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    # Unique per stored version (set by the Django layer): a router deleted and re-created can
+    # repeat (slug, version), and must not be served the old router's cached decisions.
+    fingerprint: str = ""

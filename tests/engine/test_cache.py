@@ -50,6 +50,20 @@ def test_new_router_version_does_not_see_old_decisions(router, encoder):
     assert decision.router_version == router.version + 1
 
 
+def test_recreated_router_with_the_same_slug_and_version_does_not_see_old_decisions(
+    router, encoder
+):
+    cache = LocalDecisionCache()
+    old = compile_router(replace(router.snapshot, fingerprint="stored-version-41"))
+    old.route("will it rain tomorrow", encoder=encoder, cache=cache)
+    # Deleted and re-created with the same settings: only the stored version differs.
+    recreated = compile_router(replace(router.snapshot, fingerprint="stored-version-97"))
+
+    assert old.version == recreated.version and old.snapshot.slug == recreated.snapshot.slug
+    assert recreated.route("will it rain tomorrow", encoder=encoder, cache=cache).cached is False
+    assert old.route("will it rain tomorrow", encoder=encoder, cache=cache).cached is True
+
+
 def test_policy_override_changes_the_cache_key(router, encoder):
     cache = LocalDecisionCache()
     router.route("will it rain tomorrow", encoder=encoder, cache=cache)
