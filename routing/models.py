@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Count, F
+from django.utils import timezone
 
 from routing.engine.snapshot import (
     CLASSIFICATION_METHODS,
@@ -108,9 +109,14 @@ class Router(models.Model):
                     {"fallback_tier": "The fallback tier must belong to this router."}
                 )
 
+    @property
+    def revision(self) -> str:
+        """Unique per stored version, even for a router deleted and re-created with the same slug."""
+        return f"{self.pk}:{self.version}:{self.updated_at.timestamp():.6f}"
+
     def bump_version(self) -> int:
         """Increment the version atomically in the database and return the new number."""
-        Router.objects.filter(pk=self.pk).update(version=F("version") + 1)
+        Router.objects.filter(pk=self.pk).update(version=F("version") + 1, updated_at=timezone.now())
         self.refresh_from_db(fields=["version", "updated_at"])
         return self.version
 

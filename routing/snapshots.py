@@ -56,6 +56,7 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
     return RouterSnapshot(
         slug=router.slug,
         version=router.version,
+        fingerprint=router.revision,
         encoder_name=encoder.name,
         intents=tuple(
             IntentSpec(
@@ -137,11 +138,11 @@ def router_version_current(router_id: int) -> int:
 def compiled_router(router: Router) -> CompiledRouter:
     """The compiled engine router for `router`'s current version, compiled once per process."""
     compiled = _compiled.get(router.pk)
-    if compiled is not None and compiled.version == router.version:
+    if compiled is not None and compiled.snapshot.fingerprint == router.revision:
         return compiled
     with _compile_lock:
         compiled = _compiled.get(router.pk)
-        if compiled is None or compiled.version != router.version:
+        if compiled is None or compiled.snapshot.fingerprint != router.revision:
             compiled = compile_router(router_snapshot_build(router))
             _compiled[router.pk] = compiled
     return compiled

@@ -59,15 +59,3 @@ def page(chromium):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
-
-
-@pytest.fixture
-def routing_caches_cleared():
-    """The live server shares this process: compiled routers from earlier tests must not leak in."""
-    from routing import decide, snapshots
-
-    snapshots._compiled.clear()
-    decide._local_decisions.clear()
-    yield
-    snapshots._compiled.clear()
-    decide._local_decisions.clear()

@@ -27,7 +27,7 @@ def _log_in(page, live_server, username: str, password: str) -> None:
 
 
 def test_operator_adds_intent_routes_a_query_and_corrects_it(
-    transactional_db, routing_caches_cleared, live_server, page, artifacts, operator, demo_router
+    transactional_db, live_server, page, artifacts, operator, demo_router
 ):
     _log_in(page, live_server, "olivia", "pw-olivia")
     router_link = page.locator("#routers a[href='/r/support/']")
@@ -83,7 +83,7 @@ def test_operator_adds_intent_routes_a_query_and_corrects_it(
 
 
 def test_playground_works_without_javascript(
-    transactional_db, routing_caches_cleared, live_server, chromium, operator, demo_router
+    transactional_db, live_server, chromium, operator, demo_router
 ):
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
