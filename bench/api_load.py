@@ -404,6 +404,15 @@ def main() -> None:
             sent_ids: list[str] = []
             paced = f"uncached, paced at {args.paced_rate:g} req/s (CLINC150 router)"
             phases = (
+                # one client, one request at a time: the service time without queueing
+                (
+                    "uncached, 1 client (CLINC150 router)",
+                    "clinc150",
+                    uncached,
+                    args.demo_seconds,
+                    None,
+                    1,
+                ),
                 ("uncached, saturated (CLINC150 router)", "clinc150", uncached, args.seconds, None),
                 (paced, "clinc150", uncached, args.seconds, args.paced_rate),
                 (
@@ -421,13 +430,13 @@ def main() -> None:
                     None,
                 ),
             )
-            for name, slug, queries, seconds, rate in phases:
+            for name, slug, queries, seconds, rate, *clients in phases:
                 outcome = load(
                     args.port,
                     key,
                     slug,
                     queries,
-                    clients=args.clients,
+                    clients=clients[0] if clients else args.clients,
                     seconds=seconds,
                     max_requests=args.max_requests,
                     rate=rate,

@@ -31,7 +31,10 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
-    description="Route queries to intents and model tiers; manage configuration; read decisions.",
+    description=(
+        "Route queries to intents and model tiers; manage configuration; read decisions. "
+        "Authenticate with `X-API-Key: <key>` or `Authorization: Bearer <key>`."
+    ),
 )
 
 HTTP_ERROR_CODES = {
