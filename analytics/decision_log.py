@@ -92,10 +92,6 @@ def decision_rows_write(batch: list[DecisionLog]) -> None:
     DecisionLog.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def _setting(name: str, default: float) -> float:
-    return getattr(settings, name, default)
-
-
 class DecisionLogBuffer:
     def __init__(
         self, *, flush_seconds: float, batch_size: int, max_pending: int, autostart: bool = True
@@ -226,7 +222,7 @@ class DecisionLogBuffer:
 
 
 decision_log = DecisionLogBuffer(
-    flush_seconds=_setting("SEMROUTE_DECISION_LOG_FLUSH_SECONDS", 0.5),
-    batch_size=int(_setting("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500)),
-    max_pending=int(_setting("SEMROUTE_DECISION_LOG_MAX_PENDING", 20_000)),
+    flush_seconds=settings.SEMROUTE_DECISION_LOG_FLUSH_SECONDS,
+    batch_size=settings.SEMROUTE_DECISION_LOG_BATCH_SIZE,
+    max_pending=settings.SEMROUTE_DECISION_LOG_MAX_PENDING,
 )

@@ -48,7 +48,7 @@ def query_length_check(queries: list[str]) -> None:
 def route(request: HttpRequest, slug: str, payload: RouteIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check([payload.query])
-    decision = decide(router=target, query=payload.query)
+    decision = decide(router=target, query=payload.query, allow_stale=True)
     decision_id = decision_record(
         router=target,
         query=payload.query,
@@ -72,7 +72,7 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
 def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check(payload.queries)
-    decisions = decide_batch(router=target, queries=payload.queries)
+    decisions = decide_batch(router=target, queries=payload.queries, allow_stale=True)
     decision_ids = decisions_record(
         router=target,
         queries=payload.queries,

@@ -80,9 +80,14 @@ def intent_llm_for(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
     return None
 
 
-def decide(*, router: Router, query: str, policy: Policy | None = None) -> Decision:
-    """Route one query with `router`'s current version (or an unsaved `policy` override)."""
-    compiled = compiled_router(router)
+def decide(
+    *, router: Router, query: str, policy: Policy | None = None, allow_stale: bool = False
+) -> Decision:
+    """Route one query with `router`'s current version (or an unsaved `policy` override).
+
+    `allow_stale`: keep answering from the previous version while a new one compiles (API path).
+    """
+    compiled = compiled_router(router, allow_stale=allow_stale)
     return compiled.route(
         query,
         encoder=active_encoder(),

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 
 from routing.engine import CompiledRouter, Encoder, compile_router, encoder_from_name
 from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 from routing.models import ComplexityExample, Example, Intent, Router
 from routing.services import example_vectors_compute, router_version_cache_key
+
+logger = logging.getLogger("semroute.snapshots")
 
 _compiled: dict[int, CompiledRouter] = {}
 _compile_lock = threading.Lock()
@@ -135,10 +139,18 @@ def router_version_current(router_id: int) -> int:
     return version
 
 
-def compiled_router(router: Router) -> CompiledRouter:
-    """The compiled engine router for `router`'s current version, compiled once per process."""
+def compiled_router(router: Router, *, allow_stale: bool = False) -> CompiledRouter:
+    """The compiled engine router for `router`'s current version, compiled once per process.
+
+    With `allow_stale` (the production API), a worker that already serves an older version keeps
+    serving it while the new one compiles in a background thread, so a large router's compile
+    (seconds for 15,000 examples) never stalls requests; otherwise the caller waits for it.
+    """
     compiled = _compiled.get(router.pk)
     if compiled is not None and compiled.snapshot.fingerprint == router.revision:
+        return compiled
+    if allow_stale and compiled is not None:
+        _compile_in_background(router.pk)
         return compiled
     with _compile_lock:
         compiled = _compiled.get(router.pk)
@@ -146,3 +158,33 @@ def compiled_router(router: Router) -> CompiledRouter:
             compiled = compile_router(router_snapshot_build(router))
             _compiled[router.pk] = compiled
     return compiled
+
+
+_compiling: set[int] = set()
+
+
+def _compile_in_background(router_id: int) -> None:
+    with _compile_lock:
+        if router_id in _compiling:
+            return
+        _compiling.add(router_id)
+    threading.Thread(
+        target=_compile_latest, args=(router_id,), name=f"compile-router-{router_id}", daemon=True
+    ).start()
+
+
+def _compile_latest(router_id: int) -> None:
+    try:
+        router = Router.objects.filter(pk=router_id).first()
+        if router is not None:
+            compiled = compile_router(router_snapshot_build(router))
+            with _compile_lock:
+                _compiled[router_id] = compiled
+    except Exception:
+        logger.exception(
+            "background compile of router %s failed; serving the previous version", router_id
+        )
+    finally:
+        with _compile_lock:
+            _compiling.discard(router_id)
+        connections.close_all()

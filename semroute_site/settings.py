@@ -95,6 +95,13 @@ SEMROUTE_ENCODER_THREADS = env_int("SEMROUTE_ENCODER_THREADS", 1, minimum=1)
 SEMROUTE_EMBED_BATCH_SIZE = env_int("SEMROUTE_EMBED_BATCH_SIZE", 64, minimum=1)
 SEMROUTE_MAX_QUERY_CHARS = env_int("SEMROUTE_MAX_QUERY_CHARS", 8000, minimum=1)
 
+# Decision log: rows wait in a bounded per-worker buffer and are written in bulk off the request path.
+SEMROUTE_DECISION_LOG_FLUSH_SECONDS = (
+    env_int("SEMROUTE_DECISION_LOG_FLUSH_MS", 500, minimum=10) / 1000
+)
+SEMROUTE_DECISION_LOG_BATCH_SIZE = env_int("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500, minimum=1)
+SEMROUTE_DECISION_LOG_MAX_PENDING = env_int("SEMROUTE_DECISION_LOG_MAX_PENDING", 20000, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

@@ -70,3 +70,25 @@ def test_greeting_rule_only_takes_messages_that_are_just_a_greeting(demo_router)
     )
     assert late.stage != "rule"
     assert late.intent != "small_talk"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_path_serves_the_previous_version_while_the_new_one_compiles(demo_document):
+    import time
+
+    from routing.services import router_config_apply
+    from routing.snapshots import compiled_router
+
+    router = router_config_apply(document=demo_document).router
+    old = compiled_router(router)
+    example_add(intent=Intent.objects.get(router=router, name="refund"), text="reimburse me for the broken kettle")
+    router.refresh_from_db()
+
+    served = compiled_router(router, allow_stale=True)
+    assert served is old and served.version == router.version - 1
+
+    deadline = time.monotonic() + 60
+    while compiled_router(router, allow_stale=True).version != router.version:
+        assert time.monotonic() < deadline, "background compile did not finish"
+        time.sleep(0.05)
+    assert "reimburse me for the broken kettle" in compiled_router(router).snapshot.example_texts
