@@ -98,10 +98,10 @@ def decide(
 
 
 def decide_batch(
-    *, router: Router, queries: Sequence[str], policy: Policy | None = None
+    *, router: Router, queries: Sequence[str], policy: Policy | None = None, allow_stale: bool = False
 ) -> list[Decision]:
     """Route many queries at once (one encoder batch for the uncached ones), results in order."""
-    compiled = compiled_router(router)
+    compiled = compiled_router(router, allow_stale=allow_stale)
     return compiled.route_batch(
         list(queries),
         encoder=active_encoder(),
