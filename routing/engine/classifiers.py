@@ -30,6 +30,10 @@ MIN_EXAMPLES_FOR_LEARNED_FLOOR = 30
 # Cosine similarity below which a query is unrelated to an intent for MiniLM-like encoders
 # (unrelated sentences mostly score 0.0-0.2, paraphrases 0.5+).
 DEFAULT_SIMILARITY_FLOOR = 0.25
+# A query this close to one of the intent's examples passes the gate whatever its centroid says:
+# an operator who adds a query as an example expects it to route (no CLINC150 out-of-scope query
+# comes within 0.85 of any training example).
+NEAR_DUPLICATE_SIMILARITY = 0.9
 
 
 def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:

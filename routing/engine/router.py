@@ -16,6 +16,7 @@ import numpy as np
 
 from .cache import DecisionCache, decision_cache_key
 from .classifiers import (
+    NEAR_DUPLICATE_SIMILARITY,
     IntentClassifier,
     SimilarityFloor,
     learn_similarity_floor,
@@ -391,6 +392,7 @@ class CompiledRouter:
         best = top_intents[0]
         floor = self._similarity_floor(policy)
         similarity = float(self.centroids[top[0]] @ vector)
+        nearest_own = self._nearest_example_similarity(vector, int(top[0]), similarities)
         trace.similarity, trace.similarity_floor = similarity, floor.value
         result = _Classification(
             intent=None,
@@ -403,7 +405,7 @@ class CompiledRouter:
                 f"no intent cleared its threshold (best {best.intent} "
                 f"{best.score:.3f} < {best.threshold:.3f})"
             )
-        elif similarity < floor.value:
+        elif similarity < floor.value and nearest_own < NEAR_DUPLICATE_SIMILARITY:
             # Confidence only ranks the router's intents; far from all of them is out of scope.
             result.outcome = (
                 f"out of domain: similarity to {best.intent} {similarity:.3f} < "
@@ -413,9 +415,12 @@ class CompiledRouter:
             trace.notes.append(result.outcome)
         else:
             result.intent = best.intent
-            result.outcome = (
-                f"{best.intent} {best.score:.3f} (similarity {similarity:.3f} >= {floor.value:.3f})"
+            in_domain = (
+                f"similarity {similarity:.3f} >= {floor.value:.3f}"
+                if similarity >= floor.value
+                else f"near-duplicate example {nearest_own:.3f}"
             )
+            result.outcome = f"{best.intent} {best.score:.3f} ({in_domain})"
         result.nearest_examples = self._nearest_examples(vector, top, similarities)
         trace.top_intents = result.top_intents
         trace.nearest_examples = result.nearest_examples
@@ -443,6 +448,16 @@ class CompiledRouter:
             )
             for i in order
         ]
+
+    def _nearest_example_similarity(
+        self, vector: np.ndarray, intent: int, similarities: np.ndarray | None
+    ) -> float:
+        own = self.examples_by_intent[intent]
+        if not len(own):
+            return -1.0
+        if similarities is not None:
+            return float(similarities[0, own].max())
+        return float((self.example_vectors[own] @ vector).max())
 
     def _similarity_floor(self, policy: Policy) -> SimilarityFloor:
         if policy.similarity_floor is not None:

@@ -1,5 +1,7 @@
 """The in-domain gate: a confident intent is still "no intent" when the query is far from it."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ def _clustered_router(policy: Policy, per_intent: int = 12):
             texts.append(text)
             labels.append(name)
     table["near a"] = np.eye(DIM)[0] + 0.05 * rng.normal(size=DIM)
+    table["leaning to a"] = np.eye(DIM)[0] + 0.6 * (np.eye(DIM)[4] + np.eye(DIM)[5])
     # Mostly along an axis no intent uses, leaning towards a: linear still prefers a.
     table["elsewhere"] = 0.35 * np.eye(DIM)[0] + np.eye(DIM)[6]
     encoder = FakeEncoder(table)
@@ -68,6 +71,26 @@ def test_query_near_an_intent_passes_the_gate(method):
     assert decision.trace.notes == [] or not decision.trace.notes[0].startswith("out of domain")
 
 
+def test_query_added_as_an_example_passes_the_gate_despite_a_far_centroid():
+    router, encoder = _clustered_router(Policy(method="linear", threshold=0.0))
+    assert router.route("elsewhere", encoder=encoder).intent is None
+    snapshot = router.snapshot
+    corrected = compile_router(
+        replace(
+            snapshot,
+            example_texts=(*snapshot.example_texts, "elsewhere"),
+            example_intents=(*snapshot.example_intents, "a"),
+            example_vectors=np.vstack([snapshot.example_vectors, encoder.encode(["elsewhere"])]),
+        )
+    )
+
+    decision = corrected.route("elsewhere", encoder=encoder)
+
+    assert decision.trace.similarity < decision.trace.similarity_floor
+    assert decision.intent == "a"
+    assert "near-duplicate example 1.000" in decision.trace.stages[2].outcome
+
+
 def test_gate_keeps_the_calibrated_confidence():
     gated, encoder = _clustered_router(Policy(method="linear", threshold=0.0))
     ungated, _ = _clustered_router(Policy(method="linear", threshold=0.0, similarity_floor=-1.0))
@@ -83,13 +106,18 @@ def test_gate_keeps_the_calibrated_confidence():
 
 def test_policy_floor_overrides_the_learned_one():
     router, encoder = _clustered_router(Policy(method="centroid", threshold=0.0))
-    strict = Policy(method="centroid", threshold=0.0, similarity_floor=0.999)
+    learned = router.route("elsewhere", encoder=encoder)
+    lenient = Policy(method="centroid", threshold=0.0, similarity_floor=0.1)
+    strict = Policy(method="centroid", threshold=0.0, similarity_floor=0.99)
 
-    decision = router.route("near a", encoder=encoder, policy=strict)
+    let_through = router.route("elsewhere", encoder=encoder, policy=lenient)
+    turned_away = router.route("leaning to a", encoder=encoder, policy=strict)
 
-    assert decision.intent is None
-    assert decision.trace.similarity_floor == 0.999
-    assert "policy floor 0.999" in decision.trace.fallback_reason
+    assert learned.intent is None and learned.trace.similarity > 0.1
+    assert let_through.intent == "a"
+    assert let_through.trace.similarity_floor == 0.1
+    assert turned_away.intent is None
+    assert "policy floor 0.990" in turned_away.trace.fallback_reason
 
 
 def test_out_of_domain_query_in_the_ambiguous_band_skips_the_llm_stage():
