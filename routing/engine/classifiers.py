@@ -185,10 +185,21 @@ class LinearHead:
         return np.log(np.maximum(softmax(logits), 1e-12))
 
 
+def intent_sums(vectors: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per-intent sum of example vectors, float64 (np.add.at is ~50x slower at 15k x 384)."""
+    sums = np.zeros((n_classes, vectors.shape[1]), dtype=np.float64)
+    if not len(labels):
+        return sums
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    sums[sorted_labels[starts]] = np.add.reduceat(vectors[order].astype(np.float64), starts, axis=0)
+    return sums
+
+
 def normalised_centroids(vectors: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """Each intent's mean example vector, L2-normalised (zero rows for intents with no examples)."""
-    centroids = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
-    np.add.at(centroids, labels, vectors)
+    centroids = intent_sums(vectors, labels, n_classes)
     norms = np.linalg.norm(centroids, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.ascontiguousarray(centroids / norms, dtype=np.float32)
@@ -222,8 +233,7 @@ def learn_similarity_floor(
     candidates = []
     held_out = counts[labels] > 1
     if held_out.sum() >= MIN_EXAMPLES_FOR_LEARNED_FLOOR:
-        sums = np.zeros((n_classes, vectors.shape[1]), dtype=np.float64)
-        np.add.at(sums, labels, vectors)
+        sums = intent_sums(vectors, labels, n_classes)
         rest = sums[labels[held_out]] - vectors[held_out]
         similarities = np.einsum("ij,ij->i", vectors[held_out], rest) / np.maximum(
             np.linalg.norm(rest, axis=1), 1e-12
