@@ -31,10 +31,20 @@ REASONING_PATTERN = regex.compile(
     r"optimi[sz]e|evaluate|pros and cons|in detail|derive)\b",
     regex.IGNORECASE,
 )
+# Generous: these patterns are linear on normal text; the bound only matters for huge odd inputs.
+FEATURE_TIMEOUT_SECONDS = 0.05
 LONG_QUERY_WORDS = 60
 VERY_LONG_QUERY_WORDS = 250
 # Centroid similarities are cosine values in [-1, 1]; this temperature makes the softmax usable.
 CENTROID_TEMPERATURE = 0.05
+
+
+def _fires(pattern: regex.Pattern, query: str) -> bool:
+    """Whether a feature pattern occurs; a timeout counts as present (never under-estimate)."""
+    try:
+        return pattern.search(query, timeout=FEATURE_TIMEOUT_SECONDS) is not None
+    except TimeoutError:
+        return True
 
 
 @dataclass(slots=True)
@@ -55,16 +65,16 @@ def text_signals(query: str) -> tuple[int, list[str]]:
     elif words >= LONG_QUERY_WORDS:
         points += 1
         signals.append(f"long ({words} words)")
-    if CODE_PATTERN.search(query, timeout=0.01):
+    if _fires(CODE_PATTERN, query):
         points += 1
         signals.append("code")
-    if MATH_PATTERN.search(query, timeout=0.01):
+    if _fires(MATH_PATTERN, query):
         points += 1
         signals.append("math")
     if questions >= 2:
         points += 1
         signals.append(f"{questions} questions")
-    if REASONING_PATTERN.search(query, timeout=0.01):
+    if _fires(REASONING_PATTERN, query):
         points += 1
         signals.append("reasoning")
     return min(points, 2), signals

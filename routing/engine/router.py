@@ -200,7 +200,9 @@ class CompiledRouter:
             )
             trace.matched_rules = [rule.id for rule in outcome.matched]
             for rule_id in outcome.timed_out:
-                trace.notes.append(f"rule {rule_id} timed out and was skipped")
+                trace.notes.append(
+                    f"rule {rule_id} timed out (min-tier rules still apply, others skipped)"
+                )
             if outcome.decisive is not None and outcome.decisive.action == "block":
                 decision = self._blocked(outcome, trace, start_ns)
                 decisions[position] = self._store(decision, cache, cache_key, policy)

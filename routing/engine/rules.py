@@ -10,7 +10,10 @@ from .errors import SnapshotError
 from .snapshot import RULE_ACTIONS, RULE_KINDS, RuleSpec
 
 # Per-rule search budget: a catastrophically backtracking pattern gives up instead of hanging.
+# A busy CPU can push even a trivial search past the first budget, so a timeout is retried once
+# with the longer one before the rule counts as timed out (worst case ~0.1 s per bad rule).
 REGEX_TIMEOUT_SECONDS = 0.005
+REGEX_RETRY_TIMEOUT_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +60,27 @@ def compile_rules(specs: tuple[RuleSpec, ...]) -> list[CompiledRule]:
     return [compile_rule(spec) for spec in ordered]
 
 
+def _search(pattern: regex.Pattern, query: str) -> bool:
+    try:
+        return pattern.search(query, timeout=REGEX_TIMEOUT_SECONDS) is not None
+    except TimeoutError:
+        return pattern.search(query, timeout=REGEX_RETRY_TIMEOUT_SECONDS) is not None
+
+
 def evaluate_rules(rules: list[CompiledRule], query: str) -> RuleOutcome:
-    """Run every rule over `query`; the first matching route/block rule decides."""
+    """Run every rule over `query`; the first matching route/block rule decides.
+
+    A rule that times out is recorded; a timed-out "min_tier" rule still applies (it can only
+    raise quality), while a timed-out "route" or "block" rule is skipped.
+    """
     outcome = RuleOutcome()
     for rule in rules:
         try:
-            found = rule.pattern.search(query, timeout=REGEX_TIMEOUT_SECONDS) is not None
+            found = _search(rule.pattern, query)
         except TimeoutError:
             outcome.timed_out.append(rule.spec.id)
+            if rule.spec.action == "min_tier":
+                outcome.min_tiers.append(rule.spec.tier)
             continue
         if not found:
             continue

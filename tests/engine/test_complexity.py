@@ -55,3 +55,13 @@ def test_complex_query_needs_a_high_quality_tier(router, encoder):
 
     assert decision.complexity == "complex"
     assert decision.tier == "powerful"
+
+
+def test_feature_pattern_timeout_counts_as_present_instead_of_raising():
+    import regex
+
+    from routing.engine.complexity import _fires
+
+    catastrophic = regex.compile(r"(a|aa)+$")
+    assert _fires(catastrophic, "a" * 60 + "!") is True
+    assert _fires(catastrophic, "b") is False

@@ -84,6 +84,17 @@ def test_pathological_regex_gives_up_instead_of_hanging():
     assert elapsed < 2.0
 
 
+def test_timed_out_min_tier_rule_still_forces_its_tier():
+    rules = compile_rules(
+        (RuleSpec(1, "regex", r"(a|aa)+$", priority=2, action="min_tier", tier="strong"),)
+    )
+
+    outcome = evaluate_rules(rules, "a" * 60 + "!")
+
+    assert outcome.timed_out == [1]
+    assert outcome.min_tiers == ["strong"]
+
+
 def test_rule_routing_to_unknown_intent_is_a_snapshot_error(encoder):
     rules = (RuleSpec(1, "keyword", "x", priority=1, action="route", intent="nope"),)
 
