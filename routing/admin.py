@@ -124,6 +124,7 @@ class RouterAdmin(VersionedAdmin):
                     "fallback_tier",
                     "cache_ttl_seconds",
                     "latency_budget_ms",
+                    "similarity_floor",
                 )
             },
         ),

@@ -34,6 +34,7 @@ POLICY_DEFAULTS: dict[str, Any] = {
     "fallback_tier": None,
     "cache_ttl_seconds": 300,
     "latency_budget_ms": None,
+    "similarity_floor": None,
 }
 TIER_FIELDS = (
     "name",
@@ -93,6 +94,7 @@ def router_config_export(router: Router) -> dict[str, Any]:
             "fallback_tier": router.fallback_tier.name if router.fallback_tier_id else None,
             "cache_ttl_seconds": router.cache_ttl_seconds,
             "latency_budget_ms": router.latency_budget_ms,
+            "similarity_floor": router.similarity_floor,
         },
         "tiers": [
             {
@@ -331,6 +333,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     check.number(merged, "threshold", "policy.", low=0, high=1)
     check.number(merged, "cache_ttl_seconds", "policy.", low=0, integer=True)
     check.number(merged, "latency_budget_ms", "policy.", low=1, integer=True, required=False)
+    check.number(merged, "similarity_floor", "policy.", low=-1, high=1, required=False)
     if merged["fallback_intent"] is not None and merged["fallback_intent"] not in intent_names:
         check.fail("policy.fallback_intent", f"unknown intent {merged['fallback_intent']!r}.")
     if merged["fallback_tier"] is not None and merged["fallback_tier"] not in tier_names:

@@ -109,6 +109,12 @@ class PolicyForm(forms.Form):
     fallback_tier = forms.ModelChoiceField(queryset=ModelTier.objects.none(), required=False)
     cache_ttl_seconds = forms.IntegerField(min_value=0)
     latency_budget_ms = forms.IntegerField(min_value=1, required=False)
+    similarity_floor = forms.FloatField(
+        min_value=-1.0,
+        max_value=1.0,
+        required=False,
+        help_text="In-domain check. Empty: learned from the examples; -1: off.",
+    )
 
     def __init__(self, *args, router: Router, **kwargs):
         kwargs.setdefault("initial", {name: getattr(router, name) for name in self.base_fields})

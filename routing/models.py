@@ -67,6 +67,12 @@ class Router(models.Model):
     )
     cache_ttl_seconds = models.PositiveIntegerField(default=300)
     latency_budget_ms = models.PositiveIntegerField(null=True, blank=True)
+    similarity_floor = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        help_text="In-domain check: minimum similarity of a query to its intent. Empty: learned from the examples; -1: off.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -85,6 +91,7 @@ class Router(models.Model):
         "fallback_tier",
         "cache_ttl_seconds",
         "latency_budget_ms",
+        "similarity_floor",
         "updated_at",
     )
 
@@ -116,7 +123,9 @@ class Router(models.Model):
 
     def bump_version(self) -> int:
         """Increment the version atomically in the database and return the new number."""
-        Router.objects.filter(pk=self.pk).update(version=F("version") + 1, updated_at=timezone.now())
+        Router.objects.filter(pk=self.pk).update(
+            version=F("version") + 1, updated_at=timezone.now()
+        )
         self.refresh_from_db(fields=["version", "updated_at"])
         return self.version
 

@@ -354,6 +354,7 @@ def _apply_document(router: Router, document: dict[str, Any], *, user, source: s
         "ambiguity_high",
         "cache_ttl_seconds",
         "latency_budget_ms",
+        "similarity_floor",
     ):
         setattr(router, key, policy[key])
     router.fallback_intent = (

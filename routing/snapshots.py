@@ -127,6 +127,7 @@ def router_policy(
         fallback_tier=tier_names.get(router.fallback_tier_id),
         cache_ttl_seconds=router.cache_ttl_seconds,
         latency_budget_ms=router.latency_budget_ms,
+        similarity_floor=router.similarity_floor,
     )
 
 

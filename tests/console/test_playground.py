@@ -41,6 +41,14 @@ def test_decision_card_shows_intent_chart_examples_trace(operator_client, demo_r
     assert fragment["HX-Push-Url"].endswith("?q=I+was+charged+twice+this+month")
 
 
+def test_out_of_scope_query_shows_the_in_domain_check(operator_client, demo_router):
+    text = operator_client.get(PLAYGROUND, {"q": "what is the capital of France"}, headers=HX).text
+    assert 'data-intent=""' in text and "no intent" in text
+    assert "In-domain check" in text and "out of scope" in text
+    in_scope = operator_client.get(PLAYGROUND, {"q": "where is my parcel"}, headers=HX).text
+    assert "in domain" in in_scope and 'data-intent="shipping"' in in_scope
+
+
 def test_rule_decision_and_empty_query(operator_client, demo_router):
     rule = operator_client.get(PLAYGROUND, {"q": "hello"}, headers=HX).text
     assert 'data-intent="small_talk"' in rule and "rule stage" in rule

@@ -81,7 +81,10 @@ def test_api_path_serves_the_previous_version_while_the_new_one_compiles(demo_do
 
     router = router_config_apply(document=demo_document).router
     old = compiled_router(router)
-    example_add(intent=Intent.objects.get(router=router, name="refund"), text="reimburse me for the broken kettle")
+    example_add(
+        intent=Intent.objects.get(router=router, name="refund"),
+        text="reimburse me for the broken kettle",
+    )
     router.refresh_from_db()
 
     served = compiled_router(router, allow_stale=True)
@@ -92,3 +95,13 @@ def test_api_path_serves_the_previous_version_while_the_new_one_compiles(demo_do
         assert time.monotonic() < deadline, "background compile did not finish"
         time.sleep(0.05)
     assert "reimburse me for the broken kettle" in compiled_router(router).snapshot.example_texts
+
+
+def test_out_of_scope_queries_get_no_intent_and_the_floor_is_configurable(demo_router):
+    for query in ("what is the capital of France", "write me a poem about the sea"):
+        decision = decide(router=demo_router, query=query)
+        assert decision.intent is None, query
+        assert decision.trace.similarity < decision.trace.similarity_floor
+    router_policy_update(router=demo_router, changes={"similarity_floor": -1.0})
+    demo_router.refresh_from_db()
+    assert decide(router=demo_router, query="what is the capital of France").intent is not None
