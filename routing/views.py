@@ -69,6 +69,18 @@ def _render(
     return render(request, template, context, status=status)
 
 
+def _saved(form, user) -> bool:
+    """Save a valid configuration form through the versioning service; errors land on the form."""
+    if not form.is_valid():
+        return False
+    try:
+        config_object_save(obj=form.instance, user=user)
+    except ValidationError as exc:
+        form.add_error(None, exc)
+        return False
+    return True
+
+
 def _intent(router: Router, name: str) -> Intent:
     return get_object_or_404(Intent.objects.select_related("min_tier"), router=router, name=name)
 
@@ -128,14 +140,9 @@ def router_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def intent_create(request: HttpRequest, slug: str) -> HttpResponse:
     router = router_for(request.user, slug, edit=True)
     form = IntentForm(request.POST, router=router)
-    if form.is_valid():
-        try:
-            config_object_save(obj=form.instance, user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Added intent {form.instance.name} (v{router.version + 1}).")
-            return redirect("console:intent", slug=router.slug, name=form.instance.name)
+    if _saved(form, request.user):
+        messages.success(request, f"Added intent {form.instance.name} (v{router.version + 1}).")
+        return redirect("console:intent", slug=router.slug, name=form.instance.name)
     context = {"router": router, "intents": reports.intent_rows(router, []), "form": form}
     return _render(request, "console/router.html", context, partial="new_intent")
 
@@ -163,16 +170,11 @@ def intent_edit(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     intent = _intent(router, name)
     form_class = IntentInlineForm if request.htmx else IntentForm
     form = form_class(request.POST or None, instance=intent, router=router)
-    if request.method == "POST" and form.is_valid():
-        try:
-            config_object_save(obj=form.instance, user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            if request.htmx:
-                return _intent_row_after_save(request, router, form.instance)
-            messages.success(request, f"Saved intent {form.instance.name}.")
-            return redirect("console:router", slug=router.slug)
+    if request.method == "POST" and _saved(form, request.user):
+        if request.htmx:
+            return _intent_row_after_save(request, router, form.instance)
+        messages.success(request, f"Saved intent {form.instance.name}.")
+        return redirect("console:router", slug=router.slug)
     return _render(
         request,
         "console/intent_edit.html",
@@ -327,14 +329,9 @@ def rules(request: HttpRequest, slug: str) -> HttpResponse:
 def rule_create(request: HttpRequest, slug: str) -> HttpResponse:
     router = router_for(request.user, slug, edit=True)
     form = RuleForm(request.POST, router=router)
-    if form.is_valid():
-        try:
-            config_object_save(obj=form.instance, user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Added rule {form.instance}.")
-            return redirect("console:rules", slug=router.slug)
+    if _saved(form, request.user):
+        messages.success(request, f"Added rule {form.instance}.")
+        return redirect("console:rules", slug=router.slug)
     context = {
         "router": router,
         "rules": router.rules.select_related("intent", "tier"),
@@ -373,14 +370,9 @@ def tier_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
     router = router_for(request.user, slug, edit=request.method == "POST")
     tier = get_object_or_404(ModelTier, pk=pk, router=router) if pk else None
     form = TierForm(request.POST or None, instance=tier, router=router)
-    if request.method == "POST" and form.is_valid():
-        try:
-            config_object_save(obj=form.instance, user=request.user)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"Saved tier {form.instance.name}.")
-            return redirect("console:tiers", slug=router.slug)
+    if request.method == "POST" and _saved(form, request.user):
+        messages.success(request, f"Saved tier {form.instance.name}.")
+        return redirect("console:tiers", slug=router.slug)
     return _render(
         request,
         "console/tier_edit.html",
