@@ -22,10 +22,13 @@ CODE_PATTERN = regex.compile(
     regex.MULTILINE,
 )
 MATH_PATTERN = regex.compile(
-    r"\d\s*[-+*/^=<>]\s*\d|\\(frac|sum|int|sqrt)|∫|∑|√|\b(integral|derivative|equation|"
+    r"\\(frac|sum|int|sqrt)|∫|∑|√|\b(integral|derivative|equation|"
     r"theorem|prove|proof|probability|matrix|eigen\w*|polynomial|logarithm)\b",
     regex.IGNORECASE,
 )
+# One operator ("what's 2+2?") is a lookup; a chain of them ("3*x^2 + 2*x = 7") is work.
+OPERATOR_NEAR_DIGIT = regex.compile(r"\d\s*[-+*/^=<>]|[-+*/^=<>]\s*\d")
+ARITHMETIC_MIN_OPERATORS = 3
 REASONING_PATTERN = regex.compile(
     r"\b(step by step|explain why|compare|trade-?offs?|analy[sz]e|design|architecture|"
     r"optimi[sz]e|evaluate|pros and cons|in detail|derive)\b",
@@ -45,6 +48,14 @@ def _fires(pattern: regex.Pattern, query: str) -> bool:
         return pattern.search(query, timeout=FEATURE_TIMEOUT_SECONDS) is not None
     except TimeoutError:
         return True
+
+
+def _arithmetic(query: str) -> bool:
+    try:
+        found = OPERATOR_NEAR_DIGIT.findall(query, timeout=FEATURE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return True
+    return len(found) >= ARITHMETIC_MIN_OPERATORS
 
 
 @dataclass(slots=True)
@@ -68,7 +79,7 @@ def text_signals(query: str) -> tuple[int, list[str]]:
     if _fires(CODE_PATTERN, query):
         points += 1
         signals.append("code")
-    if _fires(MATH_PATTERN, query):
+    if _fires(MATH_PATTERN, query) or _arithmetic(query):
         points += 1
         signals.append("math")
     if questions >= 2:

@@ -65,3 +65,11 @@ def test_feature_pattern_timeout_counts_as_present_instead_of_raising():
     catastrophic = regex.compile(r"(a|aa)+$")
     assert _fires(catastrophic, "a" * 60 + "!") is True
     assert _fires(catastrophic, "b") is False
+
+
+def test_trivial_arithmetic_is_not_a_math_signal_but_an_equation_is():
+    from routing.engine.complexity import text_signals
+
+    assert "math" not in text_signals("what's 2+2?")[1]
+    assert "math" in text_signals("solve 3*x^2 + 2*x = 7 for x")[1]
+    assert "math" in text_signals("what is the derivative of sin(x)")[1]

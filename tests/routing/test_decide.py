@@ -105,3 +105,17 @@ def test_out_of_scope_queries_get_no_intent_and_the_floor_is_configurable(demo_r
     router_policy_update(router=demo_router, changes={"similarity_floor": -1.0})
     demo_router.refresh_from_db()
     assert decide(router=demo_router, query="what is the capital of France").intent is not None
+
+
+def test_simple_questions_go_to_the_cheapest_tier_and_a_design_task_does_not(demo_router):
+    trivial = decide(router=demo_router, query="what's 2+2?")
+    assert trivial.complexity == "simple"
+    design = decide(
+        router=demo_router,
+        query="Design a rollout plan to migrate 40k users from our v1 API to v2 with SSO, "
+        "including rollback, monitoring and how to compare error rates step by step.",
+    )
+    assert design.complexity == "complex"
+    assert design.tier != "gpt-4o-mini"
+    simple_shipping = decide(router=demo_router, query="where is my parcel")
+    assert simple_shipping.complexity == "simple" and simple_shipping.tier == "gpt-4o-mini"
