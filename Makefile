@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install browser demo lint bench clean
+.PHONY: run test install browser demo lint bench-venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ demo: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# semantic-router for bench/engine_*.py's side-by-side comparison (separate: it downgrades openai).
+bench-venv: install
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e ".[bench-compare]"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts
