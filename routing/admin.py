@@ -110,24 +110,7 @@ class RouterAdmin(VersionedAdmin):
     inlines = (ModelTierInline, ComplexityExampleInline)
     fieldsets = (
         (None, {"fields": ("slug", "name", "description", "version", "created_at", "updated_at")}),
-        (
-            "Routing policy",
-            {
-                "fields": (
-                    "method",
-                    "top_k",
-                    "aggregation",
-                    "threshold",
-                    "ambiguity_low",
-                    "ambiguity_high",
-                    "fallback_intent",
-                    "fallback_tier",
-                    "cache_ttl_seconds",
-                    "latency_budget_ms",
-                    "similarity_floor",
-                )
-            },
-        ),
+        ("Routing policy", {"fields": Router.POLICY_FIELDS}),
     )
 
     def router_of(self, obj) -> Router:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from routing.config_io import TIER_FIELDS
 from routing.engine.snapshot import CLASSIFICATION_METHODS, KNN_AGGREGATIONS, RULE_KINDS
 from routing.models import Intent, ModelTier, Router, Rule
 
@@ -55,19 +56,7 @@ class RuleForm(RouterScopedForm):
 class TierForm(RouterScopedForm):
     class Meta:
         model = ModelTier
-        fields = [
-            "name",
-            "rank",
-            "provider",
-            "model",
-            "base_url",
-            "api_key_env",
-            "price_in_per_mtok",
-            "price_out_per_mtok",
-            "quality",
-            "latency_ms",
-            "enabled",
-        ]
+        fields = list(TIER_FIELDS)
 
 
 class ExampleForm(forms.Form):

@@ -78,9 +78,7 @@ class Router(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Saved explicitly (update_fields) so a stale in-memory `version` is never written back.
-    EDITABLE_FIELDS = (
-        "name",
-        "description",
+    POLICY_FIELDS = (
         "method",
         "top_k",
         "aggregation",
@@ -92,8 +90,8 @@ class Router(models.Model):
         "cache_ttl_seconds",
         "latency_budget_ms",
         "similarity_floor",
-        "updated_at",
     )
+    EDITABLE_FIELDS = ("name", "description", *POLICY_FIELDS, "updated_at")
 
     class Meta:
         ordering = ["slug"]
