@@ -23,6 +23,7 @@ LLM_STAGE_TIMEOUT_SECONDS = 2.0
 _local_decisions = LocalDecisionCache(max_entries=20_000)
 _llm_clients: dict[tuple[str, str, str], OpenAIChatIntentLLM] = {}
 _llm_lock = threading.Lock()
+_llm_by_revision: dict[str, OpenAIChatIntentLLM | None] = {}
 
 
 class SharedDecisionCache:
@@ -50,11 +51,15 @@ def intent_llm_for(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
     """The LLM stage's classifier: the cheapest enabled OpenAI-protocol tier whose key is set.
 
     None when no such tier exists (the embedded default has no keys): ambiguous queries then
-    keep the embedding stage's answer and the trace says the LLM stage was unavailable.
+    keep the embedding stage's answer and the trace says the LLM stage was unavailable. The engine
+    calls it only for confidences inside the policy's ambiguity band. Chosen once per revision.
     """
-    policy = snapshot.policy
-    if policy.ambiguity_high <= policy.ambiguity_low:
-        return None
+    if snapshot.fingerprint not in _llm_by_revision:
+        _llm_by_revision[snapshot.fingerprint] = _cheapest_llm_tier_client(snapshot)
+    return _llm_by_revision[snapshot.fingerprint]
+
+
+def _cheapest_llm_tier_client(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
     candidates = sorted(
         (t for t in snapshot.tiers if t.enabled and t.provider in ("openai", "openai-compatible")),
         key=lambda t: (t.price_in_per_mtok + t.price_out_per_mtok, t.rank),

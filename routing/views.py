@@ -49,7 +49,7 @@ from routing.services import (
     router_policy_update,
     router_rollback,
 )
-from routing.snapshots import router_policy
+from routing.snapshots import compiled_router
 
 MAX_LISTED_EXAMPLES = 500
 
@@ -86,11 +86,8 @@ def _intent(router: Router, name: str) -> Intent:
 
 
 def _saved_policy(router: Router) -> Policy:
-    return router_policy(
-        router,
-        intent_names=dict(Intent.objects.for_router(router).values_list("pk", "name")),
-        tier_names=dict(router.tiers.values_list("pk", "name")),
-    )
+    """The saved policy, as the compiled snapshot (which routing compiles anyway) holds it."""
+    return compiled_router(router).snapshot.policy
 
 
 def _decide(router: Router, query: str, policy: Policy | None = None) -> dict:

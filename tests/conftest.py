@@ -11,6 +11,9 @@ from django.contrib.auth.models import Group
 
 from routing.services import router_config_apply
 
+# The local OpenAI wire server (real SDK, real HTTP) for every suite.
+pytest_plugins = ["tests.wire.fixtures"]
+
 DEMO_FILE = Path(__file__).resolve().parents[1] / "routing" / "demo" / "support.json"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -17,7 +17,6 @@ from routing.engine import (
     TierSpec,
     compile_router,
 )
-from tests.wire.fixtures import openai_client, openai_server, openai_wire  # noqa: F401
 
 TIERS = (
     TierSpec("cheap", 1, "openai", "gpt-4o-mini", 0.15, 0.60, quality=0.5, latency_ms=400),

@@ -1,6 +1,6 @@
 """Reusable pytest fixtures for the local OpenAI wire server.
 
-Import them into a conftest: `from tests.wire.fixtures import openai_server, openai_wire  # noqa`.
+tests/conftest.py loads them for the whole suite (`pytest_plugins`).
 """
 
 from __future__ import annotations
