@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -41,10 +40,6 @@ from routing.models import (
 MAX_EXAMPLE_CHARS = 2000
 
 
-def router_version_cache_key(router_id: int) -> str:
-    return f"semroute:router-version:{router_id}"
-
-
 def router_bump_version(*, router: Router, user=None, summary: str) -> RouterVersion:
     """Record a new version of `router` holding its current configuration. Call inside the change's transaction."""
     number = router.bump_version()
@@ -54,10 +49,6 @@ def router_bump_version(*, router: Router, user=None, summary: str) -> RouterVer
         summary=summary[:500],
         config=router_config_export(router),
         created_by=user if getattr(user, "is_authenticated", False) else None,
-    )
-    # Workers compare this shared value with their compiled snapshot's version.
-    transaction.on_commit(
-        lambda: cache.set(router_version_cache_key(router.pk), number, timeout=None)
     )
     return version
 

@@ -7,13 +7,12 @@ import threading
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 
 from routing.engine import CompiledRouter, Encoder, compile_router, encoder_from_name
 from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 from routing.models import ComplexityExample, Example, Intent, Router
-from routing.services import example_vectors_compute, router_version_cache_key
+from routing.services import example_vectors_compute
 
 logger = logging.getLogger("semroute.snapshots")
 
@@ -129,15 +128,6 @@ def router_policy(
         latency_budget_ms=router.latency_budget_ms,
         similarity_floor=router.similarity_floor,
     )
-
-
-def router_version_current(router_id: int) -> int:
-    """The latest version of a router: the shared cache first, one indexed query otherwise."""
-    version = cache.get(router_version_cache_key(router_id))
-    if version is None:
-        version = Router.objects.filter(pk=router_id).values_list("version", flat=True).first() or 0
-        cache.set(router_version_cache_key(router_id), version, timeout=None)
-    return version
 
 
 def compiled_router(router: Router, *, allow_stale: bool = False) -> CompiledRouter:

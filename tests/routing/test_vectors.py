@@ -15,7 +15,7 @@ def test_new_example_gets_a_normalised_vector_from_the_active_encoder(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         example = example_add(intent=refund, text="please send my money back to my visa")
     example.refresh_from_db()
-    assert len(callbacks) == 2  # publish the new version, enqueue the vector task
+    assert len(callbacks) == 1  # the vector task, enqueued after commit
     vector = example.vector_array()
     assert example.encoder == LOCAL_ENCODER_NAME
     assert vector.shape == (384,) and vector.dtype == np.float32
