@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from routing.engine import (  # noqa: E402
+    LOCAL_ENCODER_NAME,
+    LOCAL_FAST_ENCODER_NAME,
     IntentSpec,
     LocalOnnxEncoder,
     Policy,
@@ -39,26 +41,37 @@ def load_clinc() -> dict[str, list[tuple[str, str]]]:
     return {split: [(text, intent) for text, intent in raw[split]] for split in SPLITS}
 
 
-def clinc_vectors(clinc, *, threads: int = 2) -> dict[str, np.ndarray]:
-    """Vectors of every split from the local encoder, cached on disk between runs."""
+def local_encoder(name: str = LOCAL_ENCODER_NAME, **options) -> LocalOnnxEncoder:
+    """The local encoder called `name` (float32 or int8 arithmetic)."""
+    if name not in (LOCAL_ENCODER_NAME, LOCAL_FAST_ENCODER_NAME):
+        raise SystemExit(f"unknown local encoder {name!r}")
+    return LocalOnnxEncoder(int8_compute=name == LOCAL_FAST_ENCODER_NAME, **options)
+
+
+def clinc_vectors(
+    clinc, *, threads: int = 2, encoder_name: str = LOCAL_ENCODER_NAME
+) -> dict[str, np.ndarray]:
+    """Vectors of every split from a local encoder, cached on disk between runs."""
     digest = hashlib.sha256(CLINC.read_bytes()).hexdigest()[:16]
-    path = CACHE_DIR / f"clinc150-minilm-int8-{digest}.npz"
+    path = CACHE_DIR / f"clinc150-{encoder_name}-{digest}.npz"
     if path.exists():
         stored = np.load(path)
         return {split: stored[split] for split in SPLITS}
-    encoder = LocalOnnxEncoder(threads=threads, cache_size=0)
+    encoder = local_encoder(encoder_name, threads=threads, cache_size=0)
     vectors = {split: encoder.encode([text for text, _ in clinc[split]]) for split in SPLITS}
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     np.savez(path, **vectors)
     return vectors
 
 
-def clinc_snapshot(clinc, vectors, policy: Policy) -> RouterSnapshot:
+def clinc_snapshot(
+    clinc, vectors, policy: Policy, *, encoder_name: str = LOCAL_ENCODER_NAME
+) -> RouterSnapshot:
     names = sorted({intent for _, intent in clinc["train"]})
     return RouterSnapshot(
         slug="clinc150",
         version=1,
-        encoder_name=LocalOnnxEncoder.name,
+        encoder_name=encoder_name,
         intents=tuple(
             IntentSpec(name, f"handlers.{name}", name.replace("_", " ")) for name in names
         ),

@@ -1,6 +1,8 @@
 """CLINC150 accuracy of each classification method, and semantic-router 1.1.x side by side.
 
-Run: .venv/bin/python bench/engine_accuracy.py  [--no-semantic-router]
+Run: .venv/bin/python bench/engine_accuracy.py  [--no-semantic-router] [--encoder NAME]
+NAME is the local encoder: minilm-l6-v2-int8-fast (int8 arithmetic, the product's default) or
+minilm-l6-v2-int8 (float32 arithmetic). semantic-router gets the same encoder's vectors.
 Examples: the 15,000 training queries. Scoring: the 3,000 in-scope validation queries and the
 100 out-of-scope validation queries. The operating threshold of each system is the same rule:
 the highest confidence threshold that keeps in-scope validation accuracy >= 95% (so the best
@@ -27,9 +29,10 @@ from bench.common import (  # noqa: E402
     clinc_snapshot,
     clinc_vectors,
     load_clinc,
+    local_encoder,
     run_semantic_router_side,
 )
-from routing.engine import LocalOnnxEncoder, Policy, compile_router  # noqa: E402
+from routing.engine import LOCAL_FAST_ENCODER_NAME, Policy, compile_router  # noqa: E402
 from routing.engine.classifiers import learn_similarity_floor, stratified_folds  # noqa: E402
 
 IN_SCOPE_FLOOR = 0.95
@@ -84,6 +87,11 @@ def gated_confidence(decisions) -> np.ndarray:
     )
 
 
+def option(name: str, default: str) -> str:
+    """The value after `name` on the command line, or `default`."""
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 def tune_floor(clinc, vectors, encoder) -> None:
     """Out-of-scope recall at the operating point per floor percentile, on the train split only."""
     labels = np.array([intent for _, intent in clinc["train"]])
@@ -94,7 +102,9 @@ def tune_floor(clinc, vectors, encoder) -> None:
     train_vectors = {**vectors, "train": vectors["train"][keep]}
     for (text, _), vector in zip(clinc["train"], vectors["train"], strict=True):
         encoder._cache.put(text, vector)
-    router = compile_router(clinc_snapshot(train, train_vectors, Policy(threshold=0.0)))
+    router = compile_router(
+        clinc_snapshot(train, train_vectors, Policy(threshold=0.0), encoder_name=encoder.name)
+    )
     texts = [clinc["train"][i][0] for i in held_out] + [text for text, _ in clinc["oos_train"]]
     gold = labels[held_out]
     print(
@@ -128,10 +138,11 @@ def tune_floor(clinc, vectors, encoder) -> None:
 
 def main() -> None:
     clinc = load_clinc()
+    encoder_name = option("--encoder", LOCAL_FAST_ENCODER_NAME)
     started = time.perf_counter()
-    vectors = clinc_vectors(clinc)
-    print(f"vectors ready in {time.perf_counter() - started:.1f}s")
-    encoder = LocalOnnxEncoder(threads=1, cache_size=20_000)
+    vectors = clinc_vectors(clinc, encoder_name=encoder_name)
+    print(f"encoder {encoder_name}: vectors ready in {time.perf_counter() - started:.1f}s")
+    encoder = local_encoder(encoder_name, threads=1, cache_size=20_000)
     # Pre-fill the encoder's LRU so this script measures the classifiers, not the encoder.
     for split in ("val", "oos_train", "oos_val"):
         for (text, _), vector in zip(clinc[split], vectors[split], strict=True):
@@ -148,7 +159,7 @@ def main() -> None:
     curves = {}
     for label, policy in ENGINE_CONFIGS:
         started = time.perf_counter()
-        router = compile_router(clinc_snapshot(clinc, vectors, policy))
+        router = compile_router(clinc_snapshot(clinc, vectors, policy, encoder_name=encoder_name))
         compile_seconds = time.perf_counter() - started
         decisions = router.route_batch(val_texts + oos_texts, encoder=encoder)
         n_val = len(val_texts)
@@ -180,7 +191,8 @@ def main() -> None:
     sr = None
     if "--no-semantic-router" not in sys.argv:
         sr = run_semantic_router_side(
-            "accuracy", {"aggregations": SR_AGGREGATIONS, "top_k": SR_TOP_K}
+            "accuracy",
+            {"aggregations": SR_AGGREGATIONS, "top_k": SR_TOP_K, "encoder": encoder_name},
         )
     if sr:
         n_val = len(val_texts)

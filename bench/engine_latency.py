@@ -3,6 +3,9 @@
 Run: taskset -c 0 .venv/bin/python bench/engine_latency.py
 onnxruntime runs with one intra-op thread; every query is distinct and the encoder's LRU is off,
 so "uncached" means the full path: rules, encoding, classification, complexity, tier policy.
+Everything uses the default local encoder (int8 arithmetic), semantic-router included; the
+uncached decision is also measured with the float32 encoder as a baseline, the two taking turns
+query by query so both see the same machine.
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from bench.common import (  # noqa: E402
     clinc_snapshot,
     clinc_vectors,
     load_clinc,
+    local_encoder,
     percentile,
     rss_mb,
     run_semantic_router_side,
 )
 from routing.engine import (  # noqa: E402
+    LOCAL_ENCODER_NAME,
+    LOCAL_FAST_ENCODER_NAME,
     LocalDecisionCache,
-    LocalOnnxEncoder,
     Policy,
     compile_router,
 )
@@ -49,9 +54,11 @@ def summarise(name: str, values_ms) -> dict:
 
 def main() -> None:
     clinc = load_clinc()
-    vectors = clinc_vectors(clinc)
+    # The product's default encoder (int8 arithmetic) is measured throughout; the float32 one
+    # is the baseline for the uncached decision, in the same run.
+    vectors = clinc_vectors(clinc, encoder_name=LOCAL_FAST_ENCODER_NAME)
     queries = [text for text, _ in clinc["val"]][:N_QUERIES]
-    encoder = LocalOnnxEncoder(threads=1, cache_size=0)
+    encoder = local_encoder(LOCAL_FAST_ENCODER_NAME, threads=1, cache_size=0)
     encoder.encode(["warm up"])
 
     results = []
@@ -61,7 +68,9 @@ def main() -> None:
         rss_before = rss_mb()
         started = time.perf_counter()
         router = compile_router(
-            clinc_snapshot(clinc, vectors, Policy(method=method, threshold=0.3))
+            clinc_snapshot(
+                clinc, vectors, Policy(method=method, threshold=0.3), encoder_name=encoder.name
+            )
         )
         compile_seconds = time.perf_counter() - started
         compile_rows.append((method, compile_seconds, rss_mb() - rss_before))
@@ -85,17 +94,39 @@ def main() -> None:
             del router
 
     router = default_router
-    uncached, embedding_stage, encode_stage = [], [], []
+    float_encoder = local_encoder(LOCAL_ENCODER_NAME, threads=1, cache_size=0)
+    float_router = compile_router(
+        clinc_snapshot(
+            clinc,
+            clinc_vectors(clinc, encoder_name=float_encoder.name),
+            Policy(method="linear", threshold=0.3),
+            encoder_name=float_encoder.name,
+        )
+    )
+    contenders = [
+        ("linear", router, encoder),
+        ("linear, float32 encoder (baseline)", float_router, float_encoder),
+    ]
+    for query in queries[:20]:
+        float_router.route(query, encoder=float_encoder)
+    # Query by query, the two take turns, so both see the same machine.
+    timings = {label: ([], [], []) for label, _, _ in contenders}
     for query in queries:
-        started_ns = time.perf_counter_ns()
-        decision = router.route(query, encoder=encoder)
-        uncached.append((time.perf_counter_ns() - started_ns) / 1e6)
-        stages = {stage.stage: stage.micros for stage in decision.trace.stages}
-        embedding_stage.append(stages["embedding"] / 1000)
-        encode_stage.append(stages["encode"] / 1000)
-    results.append(summarise("linear: uncached decision (wall clock)", uncached))
-    results.append(summarise("linear: trace 'encode' stage", encode_stage))
-    results.append(summarise("linear: trace 'embedding' stage", embedding_stage))
+        for label, contender, contender_encoder in contenders:
+            started_ns = time.perf_counter_ns()
+            decision = contender.route(query, encoder=contender_encoder)
+            elapsed_ms = (time.perf_counter_ns() - started_ns) / 1e6
+            stages = {stage.stage: stage.micros for stage in decision.trace.stages}
+            wall, encode_stage, embedding_stage = timings[label]
+            wall.append(elapsed_ms)
+            encode_stage.append(stages["encode"] / 1000)
+            embedding_stage.append(stages["embedding"] / 1000)
+    for label, (wall, encode_stage, embedding_stage) in timings.items():
+        results.append(summarise(f"{label}: uncached decision (wall clock)", wall))
+        results.append(summarise(f"{label}: trace 'encode' stage", encode_stage))
+        results.append(summarise(f"{label}: trace 'embedding' stage", embedding_stage))
+    uncached = timings["linear"][0]
+    del float_router
 
     cache = LocalDecisionCache()
     for query in queries:
@@ -114,20 +145,21 @@ def main() -> None:
     batch_ms = (time.perf_counter_ns() - started_ns) / 1e6 / len(batch)
 
     sr = run_semantic_router_side(
-        "latency", {"aggregation": "mean", "top_k": 5, "queries": queries[:300]}
+        "latency",
+        {"aggregation": "mean", "top_k": 5, "queries": queries[:300], "encoder": encoder.name},
     )
 
     print(f"CPU affinity: {sorted(os.sched_getaffinity(0))}; onnxruntime threads: 1")
     print()
-    print(f"{'measurement':44} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'n':>6}")
+    print(f"{'measurement':50} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'n':>6}")
     for row in results:
         print(
-            f"{row['name']:44} {row['p50']:8.3f} {row['p95']:8.3f} {row['p99']:8.3f} {row['n']:6d}"
+            f"{row['name']:50} {row['p50']:8.3f} {row['p95']:8.3f} {row['p99']:8.3f} {row['n']:6d}"
         )
-    print(f"{'linear: route_batch of 256, per query':44} {batch_ms:8.3f}")
+    print(f"{'linear: route_batch of 256, per query':50} {batch_ms:8.3f}")
     if sr:
         print(
-            f"{'semantic-router IndexedRouter k=5 mean':44} {sr['p50_ms']:8.3f} "
+            f"{'semantic-router IndexedRouter k=5 mean':50} {sr['p50_ms']:8.3f} "
             f"{sr['p95_ms']:8.3f} {sr['p99_ms']:8.3f} {sr['n']:6d}"
         )
         engine_p50 = percentile(uncached, 50)

@@ -2,7 +2,8 @@
 
 Usage: semantic_router_side.py {accuracy|latency} REQUEST.json -> one JSON line on stdout.
 The routes are the CLINC150 training utterances; the encoder is a `DenseEncoder` subclass that
-wraps the engine's own LocalOnnxEncoder, so both routers see identical vectors.
+wraps the engine's own local encoder named by the request's "encoder" (float32 by default), so
+both routers see identical vectors.
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from semantic_router.encoders import DenseEncoder  # noqa: E402
 from semantic_router.routers import IndexedRouter  # noqa: E402
 from semantic_router.routers.base import run  # noqa: E402
 
-from bench.common import clinc_vectors, load_clinc, percentile, rss_mb  # noqa: E402
-from routing.engine import LocalOnnxEncoder  # noqa: E402
+from bench.common import (  # noqa: E402
+    clinc_vectors,
+    load_clinc,
+    local_encoder,
+    percentile,
+    rss_mb,
+)
+from routing.engine import LOCAL_ENCODER_NAME  # noqa: E402
 
-_local = LocalOnnxEncoder(threads=int(os.environ.get("SR_THREADS", "1")), cache_size=0)
+_local = None  # the engine's local encoder, chosen by the request
 _known: dict[str, np.ndarray] = {}
 
 
@@ -60,7 +67,7 @@ def build_router(clinc, aggregation: str, top_k: int) -> IndexedRouter:
 
 def accuracy(request: dict) -> dict:
     clinc = load_clinc()
-    vectors = clinc_vectors(clinc)
+    vectors = clinc_vectors(clinc, encoder_name=_local.name)
     for split in ("train", "val", "oos_train", "oos_val"):
         for (text, _), vector in zip(clinc[split], vectors[split], strict=True):
             _known[text] = vector
@@ -92,7 +99,7 @@ def accuracy(request: dict) -> dict:
 def latency(request: dict) -> dict:
     global use_table
     clinc = load_clinc()
-    vectors = clinc_vectors(clinc)
+    vectors = clinc_vectors(clinc, encoder_name=_local.name)
     for (text, _), vector in zip(clinc["train"], vectors["train"], strict=True):
         _known[text] = vector
     rss_before = rss_mb()
@@ -119,5 +126,10 @@ def latency(request: dict) -> dict:
 if __name__ == "__main__":
     command, request_path = sys.argv[1], sys.argv[2]
     payload = json.loads(Path(request_path).read_text())
+    _local = local_encoder(
+        payload.get("encoder", LOCAL_ENCODER_NAME),
+        threads=int(os.environ.get("SR_THREADS", "1")),
+        cache_size=0,
+    )
     output = accuracy(payload) if command == "accuracy" else latency(payload)
     print(json.dumps(output))

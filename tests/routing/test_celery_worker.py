@@ -5,7 +5,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 
-from routing.engine import LOCAL_ENCODER_NAME
+from routing.engine import LOCAL_FAST_ENCODER_NAME
 from routing.models import Example
 from routing.services import examples_add_bulk, router_create
 from semroute_site.celery import app
@@ -29,7 +29,7 @@ def test_worker_on_redis_computes_vectors_for_new_examples(operator):
         while time.monotonic() < deadline:
             if (
                 not Example.objects.filter(intent=intent)
-                .needing_vectors(LOCAL_ENCODER_NAME)
+                .needing_vectors(LOCAL_FAST_ENCODER_NAME)
                 .exists()
             ):
                 break
@@ -37,5 +37,5 @@ def test_worker_on_redis_computes_vectors_for_new_examples(operator):
     examples = list(Example.objects.filter(intent=intent))
     assert len(examples) == 3
     assert all(
-        e.encoder == LOCAL_ENCODER_NAME and len(bytes(e.vector)) == 384 * 4 for e in examples
+        e.encoder == LOCAL_FAST_ENCODER_NAME and len(bytes(e.vector)) == 384 * 4 for e in examples
     )

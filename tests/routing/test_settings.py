@@ -85,3 +85,11 @@ def test_unknown_encoder_is_refused_at_start():
     result = _start(SEMROUTE_ENCODER="word2vec")
     assert result.returncode != 0
     assert "SEMROUTE_ENCODER='word2vec' is unknown" in result.stderr
+
+
+def test_int8_encoder_is_accepted_and_the_message_lists_it():
+    assert _start(SEMROUTE_ENCODER="minilm-l6-v2-int8-fast").returncode == 0
+    assert (
+        "'minilm-l6-v2-int8-fast' (local, int8 arithmetic"
+        in _start(SEMROUTE_ENCODER="word2vec").stderr
+    )
