@@ -103,7 +103,11 @@ def decide(
 
 
 def decide_batch(
-    *, router: Router, queries: Sequence[str], policy: Policy | None = None, allow_stale: bool = False
+    *,
+    router: Router,
+    queries: Sequence[str],
+    policy: Policy | None = None,
+    allow_stale: bool = False,
 ) -> list[Decision]:
     """Route many queries at once (one encoder batch for the uncached ones), results in order."""
     compiled = compiled_router(router, allow_stale=allow_stale)

@@ -49,7 +49,8 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
     intent_names = {intent.pk: intent.name for intent in intents}
     examples = list(
         Example.objects.filter(intent__in=intents)
-        .order_by("id")
+        # Grouped by intent: the engine then reads one intent's vectors as a view, not a copy.
+        .order_by("intent_id", "id")
         .values_list("text", "intent_id", "vector")
     )
     complexity = list(

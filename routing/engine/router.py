@@ -105,7 +105,7 @@ class CompiledRouter:
             [self.intent_index[name] for name in snapshot.example_intents], dtype=np.int64
         )
         self.examples_by_intent = [
-            np.flatnonzero(self.example_labels == i) for i in range(len(self.intents))
+            _as_slice(np.flatnonzero(self.example_labels == i)) for i in range(len(self.intents))
         ]
         self.centroids = normalised_centroids(
             self.example_vectors, self.example_labels, len(self.intents)
@@ -394,7 +394,13 @@ class CompiledRouter:
         best = top_intents[0]
         floor = self._similarity_floor(policy)
         similarity = float(self.centroids[top[0]] @ vector)
-        nearest_own = self._nearest_example_similarity(vector, int(top[0]), similarities)
+        # Similarity to every example of the best intents: the nearest examples in the trace,
+        # and the best intent's nearest example for the in-domain check.
+        candidates, candidate_similarities = self._example_similarities(
+            vector, top[:NEAREST_EXAMPLE_INTENTS], similarities
+        )
+        own_count = _count(self.examples_by_intent[top[0]])
+        nearest_own = float(candidate_similarities[:own_count].max()) if own_count else -1.0
         trace.similarity, trace.similarity_floor = similarity, floor.value
         result = _Classification(
             intent=None,
@@ -423,25 +429,39 @@ class CompiledRouter:
                 else f"near-duplicate example {nearest_own:.3f}"
             )
             result.outcome = f"{best.intent} {best.score:.3f} ({in_domain})"
-        result.nearest_examples = self._nearest_examples(vector, top, similarities)
+        result.nearest_examples = self._nearest_examples(candidates, candidate_similarities)
         trace.top_intents = result.top_intents
         trace.nearest_examples = result.nearest_examples
         trace.stages.append(StageTiming("embedding", _micros_since(stage_start), result.outcome))
         return result
 
+    def _example_similarities(
+        self, vector: np.ndarray, intents: np.ndarray, similarities: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and similarities of the examples of `intents`, in that intent order."""
+        indices, values = [], []
+        for intent in intents:
+            members = self.examples_by_intent[intent]
+            if similarities is not None:
+                values.append(similarities[0, members])
+            else:
+                # A slice is a view: no copy of the intent's vectors when examples are grouped.
+                values.append(self.example_vectors[members] @ vector)
+            indices.append(
+                np.arange(members.start, members.stop) if isinstance(members, slice) else members
+            )
+        if not indices:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        return np.concatenate(indices), np.concatenate(values)
+
     def _nearest_examples(
-        self, vector: np.ndarray, top_intents: np.ndarray, similarities: np.ndarray | None
+        self, candidates: np.ndarray, candidate_similarities: np.ndarray
     ) -> list[NearestExample]:
-        candidates = np.concatenate(
-            [self.examples_by_intent[i] for i in top_intents[:NEAREST_EXAMPLE_INTENTS]]
-        )
         if not len(candidates):
             return []
-        if similarities is not None:
-            candidate_similarities = similarities[0, candidates]
-        else:
-            candidate_similarities = self.example_vectors[candidates] @ vector
-        order = np.argsort(-candidate_similarities)[:NEAREST_EXAMPLES_IN_TRACE]
+        n_nearest = min(NEAREST_EXAMPLES_IN_TRACE, len(candidates))
+        order = np.argpartition(-candidate_similarities, n_nearest - 1)[:n_nearest]
+        order = order[np.argsort(-candidate_similarities[order], kind="stable")]
         return [
             NearestExample(
                 intent=self.snapshot.example_intents[candidates[i]],
@@ -450,16 +470,6 @@ class CompiledRouter:
             )
             for i in order
         ]
-
-    def _nearest_example_similarity(
-        self, vector: np.ndarray, intent: int, similarities: np.ndarray | None
-    ) -> float:
-        own = self.examples_by_intent[intent]
-        if not len(own):
-            return -1.0
-        if similarities is not None:
-            return float(similarities[0, own].max())
-        return float((self.example_vectors[own] @ vector).max())
 
     def _similarity_floor(self, policy: Policy) -> SimilarityFloor:
         if policy.similarity_floor is not None:
@@ -528,6 +538,17 @@ class CompiledRouter:
         summary = f"{tier.name if tier else 'none'} (quality >= {required:g})"
         trace.stages.append(StageTiming("tier_policy", _micros_since(stage_start), summary))
         return tier, input_tokens, output_tokens
+
+
+def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
+    """`indices` as a slice when they are one contiguous run (a view instead of a copy)."""
+    if len(indices) and indices[-1] - indices[0] + 1 == len(indices):
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
+
+
+def _count(members: slice | np.ndarray) -> int:
+    return members.stop - members.start if isinstance(members, slice) else len(members)
 
 
 def _rules_summary(outcome: RuleOutcome) -> str:

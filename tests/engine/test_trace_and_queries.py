@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,35 @@ def test_route_batch_encodes_uncached_queries_in_one_call(base_snapshot, encoder
 
     assert [d.intent for d in decisions] == ["weather", None, "flight_booking"]
     assert counting.calls == [["will it rain", "book a flight to oslo"]]
+
+
+@pytest.mark.parametrize("method", ["centroid", "linear", "knn"])
+def test_example_order_does_not_change_the_decision_or_its_trace(base_snapshot, encoder, method):
+    # Grouped by intent (the engine reads each intent's vectors as a view) and interleaved
+    # (it gathers them by index) must explain a decision identically.
+    interleaved = np.argsort(np.arange(len(base_snapshot.example_texts)) % 3, kind="stable")
+    shuffled = replace(
+        base_snapshot,
+        example_texts=tuple(base_snapshot.example_texts[i] for i in interleaved),
+        example_intents=tuple(base_snapshot.example_intents[i] for i in interleaved),
+        example_vectors=base_snapshot.example_vectors[interleaved],
+        policy=replace(base_snapshot.policy, method=method),
+    )
+    grouped = replace(base_snapshot, policy=shuffled.policy)
+    query = "is it going to snow this weekend"
+
+    decisions = [
+        compile_router(snapshot).route(query, encoder=encoder) for snapshot in (grouped, shuffled)
+    ]
+
+    assert isinstance(compile_router(grouped).examples_by_intent[0], slice)
+    assert not any(isinstance(m, slice) for m in compile_router(shuffled).examples_by_intent)
+    first, second = (d.trace for d in decisions)
+    assert decisions[0].intent == decisions[1].intent == "weather"
+    assert [(e.intent, e.text) for e in first.nearest_examples] == [
+        (e.intent, e.text) for e in second.nearest_examples
+    ]
+    assert [e.similarity for e in first.nearest_examples] == pytest.approx(
+        [e.similarity for e in second.nearest_examples], abs=1e-6
+    )
+    assert len(first.nearest_examples) == 5
