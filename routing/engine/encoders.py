@@ -125,9 +125,10 @@ def int8_compute_graph(model_path: str | Path) -> bytes:
 
     The package stores each weight as int8 codes with one float scale per output column and
     dequantises them to float32 inside the graph, so every product runs in float32 and streams
-    float32 weights. Here each `MatMul(x, Cast(codes) * scale)` becomes onnxruntime's
-    `DynamicQuantizeMatMul(x, codes, scale, 0)`: the same int8 weights, with `x` quantised to
-    8 bits per call. Raises EncoderIntegrityError when the graph is not the expected one.
+    float32 weights. Here each `MatMul(x, Cast(codes) * scale)` and the bias Add after it become
+    one onnxruntime `DynamicQuantizeMatMul(x, codes, scale, 0, bias)`: the same int8 weights,
+    with `x` quantised to 8 bits per call. Raises EncoderIntegrityError when the graph is not the
+    expected one.
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -140,8 +141,14 @@ def int8_compute_graph(model_path: str | Path) -> bytes:
         codes = node.input[0].removesuffix("_f") + "_q" if node.op_type == "Mul" else ""
         if codes in initializers and node.input[1] in initializers:
             dequantised[node.output[0]] = (codes, node.input[1])
-    nodes, extra = [], []
+    consumers: dict[str, list] = {}
     for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    nodes, extra, folded_adds = [], [], set()
+    for node in graph.node:
+        if id(node) in folded_adds:
+            continue
         if node.op_type != "MatMul" or node.input[1] not in dequantised:
             nodes.append(node)
             continue
@@ -152,15 +159,23 @@ def int8_compute_graph(model_path: str | Path) -> bytes:
             numpy_helper.from_array(scales, f"{output}_int8_scale"),
             numpy_helper.from_array(np.zeros(scales.shape, np.int8), f"{output}_int8_zero"),
         ]
+        inputs = [node.input[0], codes, f"{output}_int8_scale", f"{output}_int8_zero"]
+        # The product's bias Add goes into the same node (one kernel instead of two).
+        bias_add = _bias_add(consumers.get(output, []), output, initializers, len(scales))
+        if bias_add is not None:
+            inputs.append(next(name for name in bias_add.input if name != output))
+            output = bias_add.output[0]
+            folded_adds.add(id(bias_add))
         nodes.append(
             helper.make_node(
                 "DynamicQuantizeMatMul",
-                [node.input[0], codes, f"{output}_int8_scale", f"{output}_int8_zero"],
+                inputs,
                 [output],
                 name=f"{output}_int8",
                 domain="com.microsoft",
             )
         )
+    nodes = _fuse_gelu(nodes, initializers)
     converted = sum(node.op_type == "DynamicQuantizeMatMul" for node in nodes)
     if converted != MINILM_WEIGHT_MATMULS:
         raise EncoderIntegrityError(
@@ -182,6 +197,70 @@ def int8_compute_graph(model_path: str | Path) -> bytes:
     graph.initializer.extend(kept_initializers)
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     return model.SerializeToString()
+
+
+def _fuse_gelu(nodes: list, initializers: dict) -> list:
+    """Replace each exact GELU, `x * (0.5 * (erf(x / sqrt 2) + 1))`, by onnxruntime's one-node Gelu.
+
+    The exported graph spells it as five nodes (Div, Erf, Add, Mul, Mul), each a kernel call.
+    """
+    from onnx import helper, numpy_helper
+
+    def constant(name: str) -> float | None:
+        if name not in initializers:
+            return None
+        value = numpy_helper.to_array(initializers[name])
+        return float(value) if value.size == 1 else None
+
+    producer = {output: node for node in nodes for output in node.output}
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def only_reader(name: str, op_type: str):
+        found = readers.get(name, [])
+        return found[0] if len(found) == 1 and found[0].op_type == op_type else None
+
+    replaced: dict[int, object] = {}  # id of the last node of a GELU -> its Gelu node
+    removed: set[int] = set()
+    for erf in (node for node in nodes if node.op_type == "Erf"):
+        div = producer.get(erf.input[0])
+        if div is None or div.op_type != "Div" or constant(div.input[1]) is None:
+            continue
+        if abs(constant(div.input[1]) - 2**0.5) > 1e-6:
+            continue
+        x = div.input[0]
+        add = only_reader(erf.output[0], "Add")
+        half = add and only_reader(add.output[0], "Mul")
+        times_x = half and only_reader(half.output[0], "Mul")
+        if not times_x or x not in times_x.input:
+            continue
+        add_constant = [constant(name) for name in add.input if name != erf.output[0]]
+        half_constant = [constant(name) for name in half.input if name != add.output[0]]
+        if add_constant != [1.0] or half_constant != [0.5]:
+            continue
+        gelu = helper.make_node(
+            "Gelu",
+            [x],
+            list(times_x.output),
+            name=f"{times_x.output[0]}_gelu",
+            domain="com.microsoft",
+        )
+        replaced[id(times_x)] = gelu
+        removed |= {id(div), id(erf), id(add), id(half)}
+    return [replaced.get(id(node), node) for node in nodes if id(node) not in removed]
+
+
+def _bias_add(consumers: list, product: str, initializers: dict, width: int):
+    """The Add that is the only reader of `product` and adds a (width,) constant, if any."""
+    if len(consumers) != 1 or consumers[0].op_type != "Add":
+        return None
+    (add,) = consumers
+    others = [name for name in add.input if name != product]
+    if len(others) != 1 or others[0] not in initializers:
+        return None
+    return add if tuple(initializers[others[0]].dims) == (width,) else None
 
 
 class LocalOnnxEncoder:

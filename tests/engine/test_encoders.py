@@ -98,6 +98,11 @@ def test_int8_rewrite_turns_every_weight_product_into_int8():
     assert after.count("MatMul") == 2 * 6
     # ... and the weights are no longer turned into float32 (one Cast per weight is gone).
     assert after.count("Cast") == before.count("Cast") - MINILM_WEIGHT_MATMULS
+    # Every product carries its bias, and each layer's GELU is one node instead of five.
+    products = [node for node in graph.node if node.op_type == "DynamicQuantizeMatMul"]
+    assert all(len(node.input) == 5 for node in products)
+    assert after.count("Add") == before.count("Add") - MINILM_WEIGHT_MATMULS - 6
+    assert (after.count("Gelu"), after.count("Erf")) == (6, 0)
 
 
 def test_int8_rewrite_refuses_a_model_of_another_shape(tmp_path):
