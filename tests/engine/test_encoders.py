@@ -72,6 +72,7 @@ def test_int8_encoder_stays_close_to_float32_and_keeps_meaning(encoder):
     cosines = np.einsum("ij,ij->i", exact, quick)
     assert np.all(cosines > 0.97) and not np.allclose(exact, quick, atol=1e-4)
     assert quick[0] @ quick[1] > 0.8 > quick[0] @ quick[2]
+    assert fast.encode(["word " * 5000, "🙂 ¿llueve mañana en Madrid?"]).shape == (2, 384)
 
 
 def test_int8_encoder_vector_does_not_depend_on_the_batch():
