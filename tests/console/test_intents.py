@@ -54,6 +54,15 @@ def test_create_intent_then_delete_it(operator_client, demo_router):
     assert not Intent.objects.filter(router=demo_router, name="returns").exists()
 
 
+def test_a_form_wide_error_is_shown_once(operator_client, demo_router):
+    response = operator_client.post(
+        "/r/support/intents/new/", {"name": "billing", "handler": "x", "enabled": "on"}
+    )
+
+    assert response.status_code == 200
+    assert response.text.count("already exists") == 1
+
+
 def test_add_one_example_plain_and_htmx(operator_client, demo_router):
     response = operator_client.post(
         BILLING + "examples/add/", {"text": "  Why is my invoice higher? "}
