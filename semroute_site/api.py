@@ -185,9 +185,9 @@ def _check_cache() -> str:
 def _check_broker() -> str:
     if not settings.CELERY_BROKER_URL:
         return "eager mode (no broker configured)"
-    from semroute_site.celery import app
+    from kombu import Connection
 
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as broker:
+    with Connection(settings.CELERY_BROKER_URL) as broker:
         broker.ensure_connection(max_retries=1, timeout=1)
     return f"connected ({broker.transport_cls})"
 
