@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch
+
 from routing.engine.snapshot import (
     CLASSIFICATION_METHODS,
     COMPLEXITY_LEVELS,
@@ -18,23 +20,15 @@ from routing.engine.snapshot import (
     PROVIDERS,
     RULE_ACTIONS,
     RULE_KINDS,
+    Policy,
 )
-from routing.models import Intent, Router, regex_error
+from routing.models import Example, Intent, Router, regex_error
 
 CONFIG_FORMAT = "semroute.router/1"
 
+# The document's policy is the router's policy fields, defaulting as the engine's Policy does.
 POLICY_DEFAULTS: dict[str, Any] = {
-    "method": "linear",
-    "top_k": 5,
-    "aggregation": "mean",
-    "threshold": 0.5,
-    "ambiguity_low": 0.0,
-    "ambiguity_high": 0.0,
-    "fallback_intent": None,
-    "fallback_tier": None,
-    "cache_ttl_seconds": 300,
-    "latency_budget_ms": None,
-    "similarity_floor": None,
+    field: getattr(Policy(), field) for field in Router.POLICY_FIELDS
 }
 TIER_FIELDS = (
     "name",
@@ -68,15 +62,18 @@ def _price(value: Decimal) -> float:
 
 def router_config_export(router: Router) -> dict[str, Any]:
     """The whole configuration of `router` as a plain JSON-ready document (vectors excluded)."""
+    # Texts only: the vector column is most of each example row.
     intents = (
         Intent.objects.for_router(router)
         .select_related("min_tier")
-        .prefetch_related("examples")
+        .prefetch_related(
+            Prefetch("examples", Example.objects.only("id", "intent_id", "text").order_by("id"))
+        )
         .order_by("name")
     )
     complexity: dict[str, list[str]] = {level: [] for level in COMPLEXITY_LEVELS}
-    for example in router.complexity_examples.order_by("id"):
-        complexity[example.level].append(example.text)
+    for level, text in router.complexity_examples.order_by("id").values_list("level", "text"):
+        complexity[level].append(text)
     return {
         "format": CONFIG_FORMAT,
         "slug": router.slug,
@@ -84,17 +81,9 @@ def router_config_export(router: Router) -> dict[str, Any]:
         "description": router.description,
         "version": router.version,
         "policy": {
-            "method": router.method,
-            "top_k": router.top_k,
-            "aggregation": router.aggregation,
-            "threshold": router.threshold,
-            "ambiguity_low": router.ambiguity_low,
-            "ambiguity_high": router.ambiguity_high,
+            **router.policy_values(),
             "fallback_intent": router.fallback_intent.name if router.fallback_intent_id else None,
             "fallback_tier": router.fallback_tier.name if router.fallback_tier_id else None,
-            "cache_ttl_seconds": router.cache_ttl_seconds,
-            "latency_budget_ms": router.latency_budget_ms,
-            "similarity_floor": router.similarity_floor,
         },
         "tiers": [
             {
@@ -120,9 +109,7 @@ def router_config_export(router: Router) -> dict[str, Any]:
                 "threshold": intent.threshold,
                 "min_tier": intent.min_tier.name if intent.min_tier_id else None,
                 "enabled": intent.enabled,
-                "examples": [
-                    example.text for example in sorted(intent.examples.all(), key=lambda e: e.id)
-                ],
+                "examples": [example.text for example in intent.examples.all()],
             }
             for intent in intents
         ],
@@ -172,6 +159,11 @@ class _Checker:
         if len(value) > max_length:
             self.fail(f"{path}{key}", f"is longer than {max_length} characters.")
         return value
+
+    def known_keys(self, obj: dict, path: str, allowed: tuple[str, ...]) -> None:
+        unknown = sorted(set(obj) - set(allowed))
+        if unknown:
+            self.fail(path.rstrip("."), f"unknown keys {unknown}; allowed: {list(allowed)}.")
 
     def number(
         self,
@@ -234,6 +226,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     tier_names: set[str] = set()
     for i, tier in enumerate(tiers):
         path = f"tiers[{i}]."
+        check.known_keys(tier, path, TIER_FIELDS)
         name = check.string(tier, "name", path, max_length=64)
         if name in tier_names:
             check.fail(f"{path}name", f"duplicate tier name {name!r}.")
@@ -258,6 +251,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     intent_names: set[str] = set()
     for i, intent in enumerate(intents):
         path = f"intents[{i}]."
+        check.known_keys(intent, path, (*INTENT_FIELDS, "examples"))
         name = check.string(intent, "name", path, max_length=64)
         if name and not all(c.islower() or c.isdigit() or c in "_.-" for c in name):
             check.fail(f"{path}name", "use lowercase letters, digits, '_', '.' or '-'.")
@@ -297,6 +291,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
 
     for i, rule in enumerate(check.objects(document, "rules")):
         path = f"rules[{i}]."
+        check.known_keys(rule, path, RULE_FIELDS)
         kind = check.choice(rule, "kind", path, RULE_KINDS)
         pattern = check.string(rule, "pattern", path, max_length=500)
         if kind == "regex" and pattern and (message := regex_error(pattern)):

@@ -114,6 +114,17 @@ class Router(models.Model):
                     {"fallback_tier": "The fallback tier must belong to this router."}
                 )
 
+    # The two policy fields that refer to an intent and a tier; the others are plain values.
+    POLICY_REFERENCES = ("fallback_intent", "fallback_tier")
+
+    def policy_values(self) -> dict:
+        """The policy fields that are plain values (not the fallback intent and tier)."""
+        return {
+            field: getattr(self, field)
+            for field in self.POLICY_FIELDS
+            if field not in self.POLICY_REFERENCES
+        }
+
     @property
     def revision(self) -> str:
         """Unique per stored version, even for a router deleted and re-created with the same slug."""

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from routing.config_io import (
+    TIER_FIELDS,
     ConfigProblem,
     config_diff,
     config_normalise,
@@ -281,8 +282,8 @@ def _apply_document(router: Router, document: dict[str, Any], *, user, source: s
             tier.delete()
     for spec in document["tiers"]:
         tier = tiers_by_name.get(spec["name"]) or ModelTier(router=router)
-        for key, value in spec.items():
-            setattr(tier, key, value)
+        for name in TIER_FIELDS:
+            setattr(tier, name, spec[name])
         tier.save()
     tiers = {tier.name: tier for tier in router.tiers.all()}
 
@@ -336,22 +337,10 @@ def _apply_document(router: Router, document: dict[str, Any], *, user, source: s
     )
 
     policy = document["policy"]
-    for key in (
-        "method",
-        "top_k",
-        "aggregation",
-        "threshold",
-        "ambiguity_low",
-        "ambiguity_high",
-        "cache_ttl_seconds",
-        "latency_budget_ms",
-        "similarity_floor",
-    ):
-        setattr(router, key, policy[key])
-    router.fallback_intent = (
-        intents.get(policy["fallback_intent"]) if policy["fallback_intent"] else None
-    )
-    router.fallback_tier = tiers.get(policy["fallback_tier"]) if policy["fallback_tier"] else None
+    references = {"fallback_intent": intents, "fallback_tier": tiers}
+    for name in Router.POLICY_FIELDS:
+        value = policy[name]
+        setattr(router, name, references[name].get(value) if name in references else value)
     router.save(update_fields=Router.EDITABLE_FIELDS)
 
 

@@ -117,17 +117,9 @@ def router_policy(
     router: Router, *, intent_names: dict[int, str], tier_names: dict[int, str]
 ) -> Policy:
     return Policy(
-        method=router.method,
-        top_k=router.top_k,
-        aggregation=router.aggregation,
-        threshold=router.threshold,
-        ambiguity_low=router.ambiguity_low,
-        ambiguity_high=router.ambiguity_high,
+        **router.policy_values(),
         fallback_intent=intent_names.get(router.fallback_intent_id),
         fallback_tier=tier_names.get(router.fallback_tier_id),
-        cache_ttl_seconds=router.cache_ttl_seconds,
-        latency_budget_ms=router.latency_budget_ms,
-        similarity_floor=router.similarity_floor,
     )
 
 

@@ -95,3 +95,26 @@ def test_demo_loader_is_idempotent():
         for level in ("simple", "moderate", "complex")
     }
     assert min(levels.values()) >= 15
+
+
+@pytest.mark.django_db
+def test_a_document_cannot_write_columns_it_does_not_define(demo_router, demo_document):
+    # A tier carrying "id"/"router_id" once overwrote another router's tier through the import.
+    other = copy.deepcopy(demo_document)
+    other["slug"], other["name"] = "other", "Other router"
+    victim = demo_router.tiers.order_by("id").first()
+    other["tiers"][0].update({"id": victim.pk, "router_id": demo_router.pk, "model": "evil"})
+    other["intents"][0]["router_id"] = demo_router.pk
+    other["rules"][0]["id"] = 1
+
+    result = router_config_apply(document=other)
+
+    assert not result.applied
+    assert {(p.field, p.message.split(";")[0]) for p in result.problems} == {
+        ("tiers[0]", "unknown keys ['id', 'router_id']"),
+        ("intents[0]", "unknown keys ['router_id']"),
+        ("rules[0]", "unknown keys ['id']"),
+    }
+    victim.refresh_from_db()
+    assert victim.router_id == demo_router.pk and victim.model != "evil"
+    assert not Router.objects.filter(slug="other").exists()
