@@ -57,15 +57,13 @@ def routers_overview() -> list[Router]:
     )
 
 
-def intent_rows(router: Router, conflicts: Sequence[ExampleConflict]) -> list[Intent]:
-    """The router's intents with example_count and conflict_count, for the intents table."""
+def intent_rows(
+    router: Router, conflicts: Sequence[ExampleConflict], *, name: str | None = None
+) -> list[Intent]:
+    """The router's intents (or just `name`) with example_count and conflict_count, for the table."""
     counts = Counter(conflict.intent for conflict in conflicts)
-    intents = list(
-        Intent.objects.for_router(router)
-        .with_example_count()
-        .select_related("min_tier")
-        .order_by("name")
-    )
+    rows = router.intents.with_example_count().select_related("min_tier").order_by("name")
+    intents = list(rows.filter(name=name) if name is not None else rows)
     for intent in intents:
         intent.conflict_count = counts.get(intent.name, 0)
     return intents

@@ -157,4 +157,5 @@ class CorrectionForm(QueryForm):
 
     def __init__(self, *args, router: Router, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["intent"].queryset = Intent.objects.for_router(router)
+        # The router's own manager: the chosen intent's router is `router` itself (see views._intent).
+        self.fields["intent"].queryset = router.intents.all()

@@ -7,6 +7,7 @@ every change is a POST that redirects (plain) or re-renders the changed fragment
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from urllib.parse import urlencode
 
@@ -39,7 +40,7 @@ from routing.forms import (
     RuleForm,
     TierForm,
 )
-from routing.models import Example, ExampleSource, Intent, ModelTier, Router, Rule
+from routing.models import ExampleSource, Intent, ModelTier, Router, Rule
 from routing.permissions import can_edit, require_view, router_for
 from routing.services import (
     config_object_delete,
@@ -82,7 +83,17 @@ def _saved(form, user) -> bool:
 
 
 def _intent(router: Router, name: str) -> Intent:
-    return get_object_or_404(Intent.objects.select_related("min_tier"), router=router, name=name)
+    # Through the router's own manager, so intent.router *is* `router`: a change to the intent bumps
+    # the version on this very object, and the view renders (and compiles) the current version.
+    return get_object_or_404(router.intents.select_related("min_tier"), name=name)
+
+
+def _intent_row(request: HttpRequest, router: Router, name: str, **context) -> HttpResponse:
+    """One row of the intents table, with its example and conflict counts."""
+    (intent,) = reports.intent_rows(router, router_conflicts(router), name=name)
+    return _render(
+        request, "console/router.html#intent_row", {"router": router, "intent": intent, **context}
+    )
 
 
 def _saved_policy(router: Router) -> Policy:
@@ -138,9 +149,13 @@ def intent_create(request: HttpRequest, slug: str) -> HttpResponse:
     router = router_for(request.user, slug, edit=True)
     form = IntentForm(request.POST, router=router)
     if _saved(form, request.user):
-        messages.success(request, f"Added intent {form.instance.name} (v{router.version + 1}).")
+        messages.success(request, f"Added intent {form.instance.name} (v{router.version}).")
         return redirect("console:intent", slug=router.slug, name=form.instance.name)
-    context = {"router": router, "intents": reports.intent_rows(router, []), "form": form}
+    context = {
+        "router": router,
+        "intents": reports.intent_rows(router, router_conflicts(router)),
+        "form": form,
+    }
     return _render(request, "console/router.html", context, partial="new_intent")
 
 
@@ -150,13 +165,7 @@ def intent_row(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     router = router_for(request.user, slug)
     if not request.htmx:
         return redirect("console:router", slug=router.slug)
-    intent = (
-        Intent.objects.for_router(router)
-        .with_example_count()
-        .select_related("min_tier")
-        .get(pk=_intent(router, name).pk)
-    )
-    return _render(request, "console/router.html#intent_row", {"router": router, "intent": intent})
+    return _intent_row(request, router, _intent(router, name).name)
 
 
 @login_required
@@ -169,7 +178,7 @@ def intent_edit(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     form = form_class(request.POST or None, instance=intent, router=router)
     if request.method == "POST" and _saved(form, request.user):
         if request.htmx:
-            return _intent_row_after_save(request, router, form.instance)
+            return _intent_row(request, router, form.instance.name, saved=True)
         messages.success(request, f"Saved intent {form.instance.name}.")
         return redirect("console:router", slug=router.slug)
     return _render(
@@ -177,15 +186,6 @@ def intent_edit(request: HttpRequest, slug: str, name: str) -> HttpResponse:
         "console/intent_edit.html",
         {"router": router, "intent": intent, "form": form},
         partial="edit_row",
-    )
-
-
-def _intent_row_after_save(request: HttpRequest, router: Router, intent: Intent) -> HttpResponse:
-    intent = Intent.objects.with_example_count().select_related("min_tier").get(pk=intent.pk)
-    return _render(
-        request,
-        "console/router.html#intent_row",
-        {"router": router, "intent": intent, "saved": True},
     )
 
 
@@ -212,7 +212,8 @@ def _intent_context(router: Router, intent: Intent, search: str = "") -> dict:
         "search": search,
         "examples": examples[:MAX_LISTED_EXAMPLES],
         "example_total": intent.examples.count(),
-        "conflicts": router_conflicts(router, intent=intent),
+        # A callable: only the fragments that show conflicts compute them (templates call it).
+        "conflicts": functools.partial(router_conflicts, router, intent=intent),
         "example_form": ExampleForm(),
         "bulk_form": BulkExamplesForm(),
     }
@@ -282,7 +283,7 @@ def intent_examples_bulk(request: HttpRequest, slug: str, name: str) -> HttpResp
 def intent_example_delete(request: HttpRequest, slug: str, name: str, pk: int) -> HttpResponse:
     router = router_for(request.user, slug, edit=True)
     intent = _intent(router, name)
-    example = get_object_or_404(Example, pk=pk, intent=intent)
+    example = get_object_or_404(intent.examples, pk=pk)
     config_object_delete(obj=example, user=request.user)
     return _examples_response(request, router, intent, [("success", f"Deleted “{example.text}”.")])
 
@@ -294,7 +295,6 @@ def _examples_response(
         for level, text in feedback:
             messages.add_message(request, getattr(messages, level.upper()), text)
         return redirect("console:intent", slug=router.slug, name=intent.name)
-    router.refresh_from_db(fields=["version"])
     context = {**_intent_context(router, intent), "feedback": feedback, **forms}
     return _render(request, "console/intent.html#examples", context)
 
@@ -458,7 +458,6 @@ def version_rollback(request: HttpRequest, slug: str, number: int) -> HttpRespon
             request, f"Version {number} has the same contents as the current one; nothing changed."
         )
     if request.htmx:
-        router.refresh_from_db()
         return _render(
             request,
             "console/versions.html#history",
@@ -575,7 +574,6 @@ def playground_correct(request: HttpRequest, slug: str) -> HttpResponse:
             + "?"
             + urlencode({"q": query})
         )
-    router.refresh_from_db()
     context = _playground_context(
         router,
         form=QueryForm(initial={"q": query}),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from routing.conflicts import find_conflicts
-from routing.models import Example, Intent
+from routing.models import Example, Intent, Router
 from tests.console.conftest import HX
 
 BILLING = "/r/support/intents/billing/"
@@ -154,3 +154,28 @@ def test_mislabelled_example_is_flagged_on_the_intent_and_router_pages(
 def test_intent_row_cancel(operator_client, demo_router, url):
     assert operator_client.get(url, headers=HX).text.lstrip().startswith('<tr id="intent-billing"')
     assert operator_client.get(url).status_code == 302
+
+
+def test_intent_row_keeps_its_conflict_badge_after_cancel_and_inline_save(
+    operator_client, demo_router
+):
+    refund_text = Example.objects.filter(intent__name="refund").first().text
+    operator_client.post(BILLING + "examples/add/", {"text": refund_text + " please"})
+
+    cancelled = operator_client.get(BILLING + "row/", headers=HX)
+    saved = operator_client.post(
+        BILLING + "edit/", {"handler": "billing", "threshold": "", "enabled": "on"}, headers=HX
+    )
+
+    assert 'class="badge warn"' in cancelled.text
+    assert 'class="badge warn"' in saved.text and 'id="intent-billing"' in saved.text
+
+
+def test_added_intent_message_shows_the_version_just_made(operator_client, demo_router):
+    created = operator_client.post(
+        "/r/support/intents/new/",
+        {"name": "returns", "handler": "returns_flow", "enabled": "on"},
+        follow=True,
+    )
+    version = Router.objects.get(pk=demo_router.pk).version
+    assert f"Added intent returns (v{version})." in created.text
