@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from analytics.decision_log import decision_log
 from analytics.models import DecisionLog, Feedback
-from routing.auth import KeyPrincipal
+from routing.auth import KeyPrincipal, router_for_key
 from routing.engine.decision import Decision
 from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import Intent, Router
@@ -206,10 +206,7 @@ def decisions_for_key(
     if principal.router_ids is not None:
         decisions = decisions.filter(router_id__in=principal.router_ids)
     if router_slug is not None:
-        router = Router.objects.filter(slug=router_slug).first()
-        if router is None:
-            raise NotFound(f"No router {router_slug!r}.", details={"router": router_slug})
-        principal.check_router(router)
+        router = router_for_key(slug=router_slug, principal=principal, fresh=True)
         decisions = decisions.filter(router=router)
     if intent is not None:
         decisions = decisions.filter(intent=intent)

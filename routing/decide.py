@@ -92,14 +92,7 @@ def decide(
 
     `allow_stale`: keep answering from the previous version while a new one compiles (API path).
     """
-    compiled = compiled_router(router, allow_stale=allow_stale)
-    return compiled.route(
-        query,
-        encoder=active_encoder(),
-        llm=intent_llm_for(compiled.snapshot),
-        cache=decision_cache(),
-        policy=policy,
-    )
+    return decide_batch(router=router, queries=[query], policy=policy, allow_stale=allow_stale)[0]
 
 
 def decide_batch(

@@ -17,11 +17,6 @@ class APIError(Exception):
         self.details = details
 
 
-class NotAuthenticated(APIError):
-    status = 401
-    code = "not_authenticated"
-
-
 class PermissionDenied(APIError):
     status = 403
     code = "permission_denied"
