@@ -31,12 +31,16 @@ class SharedDecisionCache:
 
     prefix = "semroute:decision:"
 
-    def get(self, key: str) -> Decision | None:
-        return cache.get(self.prefix + key)
+    def get_many(self, keys: list[str]) -> dict[str, Decision]:
+        found = cache.get_many([self.prefix + key for key in keys])
+        return {key.removeprefix(self.prefix): decision for key, decision in found.items()}
 
-    def set(self, key: str, decision: Decision, ttl_seconds: int) -> None:
-        if ttl_seconds > 0:
-            cache.set(self.prefix + key, decision, timeout=ttl_seconds)
+    def set_many(self, decisions: dict[str, Decision], ttl_seconds: int) -> None:
+        if ttl_seconds > 0 and decisions:
+            cache.set_many(
+                {self.prefix + key: decision for key, decision in decisions.items()},
+                timeout=ttl_seconds,
+            )
 
 
 _shared_decisions = SharedDecisionCache()

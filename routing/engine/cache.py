@@ -18,9 +18,11 @@ from .decision import Decision
 
 @runtime_checkable
 class DecisionCache(Protocol):
-    def get(self, key: str) -> Decision | None: ...
+    """Many keys per call: a batch of queries is one round trip to a shared cache, not one each."""
 
-    def set(self, key: str, decision: Decision, ttl_seconds: int) -> None: ...
+    def get_many(self, keys: list[str]) -> dict[str, Decision]: ...
+
+    def set_many(self, decisions: dict[str, Decision], ttl_seconds: int) -> None: ...
 
 
 def normalise_query(query: str) -> str:
@@ -62,6 +64,14 @@ class LocalDecisionCache:
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
+
+    def get_many(self, keys: list[str]) -> dict[str, Decision]:
+        found = {key: self.get(key) for key in keys}
+        return {key: decision for key, decision in found.items() if decision is not None}
+
+    def set_many(self, decisions: dict[str, Decision], ttl_seconds: int) -> None:
+        for key, decision in decisions.items():
+            self.set(key, decision, ttl_seconds)
 
     def clear(self) -> None:
         with self._lock:

@@ -184,14 +184,18 @@ class CompiledRouter:
         strategy = strategy_key(self.snapshot, policy, with_llm=llm is not None)
         decisions: list[Decision | None] = [None] * len(queries)
         pending: list[tuple[int, int, Trace, RuleOutcome, str]] = []
-        for position, query in enumerate(queries):
-            start_ns = time.perf_counter_ns()
-            cache_key = decision_cache_key(query, version=self.version, strategy=strategy)
-            if cache is not None:
-                hit = cache.get(cache_key)
-                if hit is not None:
-                    decisions[position] = self._cache_hit(hit, start_ns)
-                    continue
+        to_store: dict[str, Decision] = {}
+        keys = [decision_cache_key(q, version=self.version, strategy=strategy) for q in queries]
+        lookup_start = time.perf_counter_ns()
+        hits = cache.get_many(keys) if cache is not None and queries else {}
+        # Each query's latency includes its share of the one cache lookup.
+        lookup_share_ns = (time.perf_counter_ns() - lookup_start) // max(1, len(queries))
+        for position, (query, cache_key) in enumerate(zip(queries, keys, strict=True)):
+            start_ns = time.perf_counter_ns() - lookup_share_ns
+            hit = hits.get(cache_key)
+            if hit is not None:
+                decisions[position] = self._cache_hit(hit, start_ns)
+                continue
             trace = Trace()
             rules_start = time.perf_counter_ns()
             outcome = evaluate_rules(self.rules, query)
@@ -204,8 +208,7 @@ class CompiledRouter:
                     f"rule {rule_id} timed out (min-tier rules still apply, others skipped)"
                 )
             if outcome.decisive is not None and outcome.decisive.action == "block":
-                decision = self._blocked(outcome, trace, start_ns)
-                decisions[position] = self._store(decision, cache, cache_key, policy)
+                decisions[position] = to_store[cache_key] = self._blocked(outcome, trace, start_ns)
                 continue
             pending.append((position, start_ns, trace, outcome, cache_key))
 
@@ -235,10 +238,14 @@ class CompiledRouter:
                 )
 
         for position, start_ns, trace, outcome, cache_key in pending:
-            decision = self._decide(
+            decisions[position] = to_store[cache_key] = self._decide(
                 queries[position], vectors.get(position), outcome, trace, policy, llm, start_ns
             )
-            decisions[position] = self._store(decision, cache, cache_key, policy)
+        if cache is not None and policy.cache_ttl_seconds > 0 and to_store:
+            cache.set_many(
+                {key: _copy_decision(decision) for key, decision in to_store.items()},
+                policy.cache_ttl_seconds,
+            )
         return decisions
 
     def _check_encoder(self, encoder: Encoder) -> None:
@@ -247,13 +254,6 @@ class CompiledRouter:
                 f"router {self.snapshot.slug!r} v{self.version} was built with encoder "
                 f"{self.snapshot.encoder_name!r}, but the query encoder is {encoder.name!r}"
             )
-
-    def _store(
-        self, decision: Decision, cache: DecisionCache | None, key: str, policy: Policy
-    ) -> Decision:
-        if cache is not None and policy.cache_ttl_seconds > 0:
-            cache.set(key, _copy_decision(decision), policy.cache_ttl_seconds)
-        return decision
 
     def _cache_hit(self, cached: Decision, start_ns: int) -> Decision:
         decision = _copy_decision(cached)

@@ -109,3 +109,29 @@ def test_decision_pickles_for_a_shared_cache(router, encoder):
     decision = router.route("will it rain tomorrow", encoder=encoder)
 
     assert pickle.loads(pickle.dumps(decision)) == decision
+
+
+class CountingCache(LocalDecisionCache):
+    def __init__(self):
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+
+    def get_many(self, keys):
+        self.calls.append(("get_many", len(keys)))
+        return super().get_many(keys)
+
+    def set_many(self, decisions, ttl_seconds):
+        self.calls.append(("set_many", len(decisions)))
+        super().set_many(decisions, ttl_seconds)
+
+
+def test_a_batch_is_one_cache_lookup_and_one_store(router, encoder):
+    cache = CountingCache()
+    queries = ["will it rain tomorrow", "book a flight to rome", "cancel my order"]
+
+    first = router.route_batch(queries, encoder=encoder, cache=cache)
+    second = router.route_batch([*queries, "is it sunny in oslo"], encoder=encoder, cache=cache)
+
+    assert cache.calls == [("get_many", 3), ("set_many", 3), ("get_many", 4), ("set_many", 1)]
+    assert [d.cached for d in second] == [True, True, True, False]
+    assert [d.intent for d in second[:3]] == [d.intent for d in first]

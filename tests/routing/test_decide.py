@@ -2,7 +2,7 @@
 
 import pytest
 
-from routing.decide import decide, decide_batch
+from routing.decide import SharedDecisionCache, decide, decide_batch
 from routing.models import Intent
 from routing.services import example_add, router_policy_update
 
@@ -119,3 +119,14 @@ def test_simple_questions_go_to_the_cheapest_tier_and_a_design_task_does_not(dem
     assert design.tier != "gpt-4o-mini"
     simple_shipping = decide(router=demo_router, query="where is my parcel")
     assert simple_shipping.complexity == "simple" and simple_shipping.tier == "gpt-4o-mini"
+
+
+def test_shared_decision_cache_stores_and_finds_a_batch_in_one_call_each(demo_router):
+    first, second = decide_batch(router=demo_router, queries=["where is my parcel", "refund me"])
+    shared = SharedDecisionCache()
+
+    shared.set_many({"parcel": first, "refund": second}, ttl_seconds=60)
+    found = shared.get_many(["parcel", "refund", "never-stored"])
+
+    assert set(found) == {"parcel", "refund"}
+    assert (found["parcel"].intent, found["refund"].intent) == (first.intent, second.intent)
