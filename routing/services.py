@@ -252,92 +252,110 @@ def router_config_apply(
     document = config_normalise(document)
     if router is None:
         router = Router.objects.filter(slug=document["slug"]).first()
-    current = (
-        router_config_export(router)
-        if router
-        else config_normalise({"slug": document["slug"], "name": ""})
-    )
-    changes = config_diff(current, document) if router else [f"created router {document['slug']}"]
-    if dry_run or not changes:
+    if router is None:
+        changes = [f"created router {document['slug']}"]
+        if dry_run:
+            return ConfigApplyResult(router=None, problems=[], changes=changes, applied=False)
+        with transaction.atomic():
+            router = Router.objects.create(slug=document["slug"], name=document["name"], version=0)
+            empty = config_normalise({"slug": document["slug"], "name": ""})
+            _apply_document(router, document, empty, user=_user_or_none(user), source=source)
+            router_bump_version(router=router, user=user, summary=summary or changes[0])
+            example_vectors_enqueue(router.pk)
+        return ConfigApplyResult(router=router, problems=[], changes=changes, applied=True)
+    if dry_run:
+        changes = config_diff(router_config_export(router), document)
         return ConfigApplyResult(router=router, problems=[], changes=changes, applied=False)
     with transaction.atomic():
-        if router is None:
-            router = Router.objects.create(slug=document["slug"], name=document["name"], version=0)
-        else:
-            Router.objects.select_for_update().filter(pk=router.pk).exists()
-        _apply_document(router, document, user=_user_or_none(user), source=source)
+        # The current configuration is read under the router's lock: only what differs from it
+        # is written, so it must be what a concurrent change left behind, not what preceded it.
+        Router.objects.select_for_update().filter(pk=router.pk).exists()
+        current = router_config_export(router)
+        changes = config_diff(current, document)
+        if not changes:
+            return ConfigApplyResult(router=router, problems=[], changes=[], applied=False)
+        _apply_document(router, document, current, user=_user_or_none(user), source=source)
         router_bump_version(router=router, user=user, summary=summary or "; ".join(changes))
         example_vectors_enqueue(router.pk)
     return ConfigApplyResult(router=router, problems=[], changes=changes, applied=True)
 
 
-def _apply_document(router: Router, document: dict[str, Any], *, user, source: str) -> None:
+def _apply_document(
+    router: Router, document: dict[str, Any], current: dict[str, Any], *, user, source: str
+) -> None:
+    """Write `document` over `current` (both normalised): only tiers, intents, complexity levels
+    and rules that differ are touched, so a one-example change costs a few queries."""
     router.name = document["name"]
     router.description = document["description"]
 
+    current_tiers = {spec["name"]: spec for spec in current["tiers"]}
+    wanted_tiers = [spec for spec in document["tiers"] if current_tiers.get(spec["name"]) != spec]
+    router.tiers.exclude(name__in=[spec["name"] for spec in document["tiers"]]).delete()
     tiers_by_name = {tier.name: tier for tier in router.tiers.all()}
-    wanted_tiers = {spec["name"] for spec in document["tiers"]}
-    for name, tier in tiers_by_name.items():
-        if name not in wanted_tiers:
-            tier.delete()
-    for spec in document["tiers"]:
+    for spec in wanted_tiers:
         tier = tiers_by_name.get(spec["name"]) or ModelTier(router=router)
         for name in TIER_FIELDS:
             setattr(tier, name, spec[name])
         tier.save()
-    tiers = {tier.name: tier for tier in router.tiers.all()}
+        tiers_by_name[tier.name] = tier
 
+    current_intents = {spec["name"]: spec for spec in current["intents"]}
+    router.intents.exclude(name__in=[spec["name"] for spec in document["intents"]]).delete()
     intents_by_name = {intent.name: intent for intent in router.intents.all()}
-    wanted = {spec["name"] for spec in document["intents"]}
-    for name, intent in intents_by_name.items():
-        if name not in wanted:
-            intent.delete()
     for spec in document["intents"]:
+        before = current_intents.get(spec["name"])
+        if before == spec:
+            continue
         intent = intents_by_name.get(spec["name"]) or Intent(router=router, name=spec["name"])
-        intent.description = spec["description"]
-        intent.handler = spec["handler"]
-        intent.threshold = spec["threshold"]
-        intent.min_tier = tiers.get(spec["min_tier"]) if spec["min_tier"] else None
-        intent.enabled = spec["enabled"]
-        intent.save()
+        if before is None or {**before, "examples": None} != {**spec, "examples": None}:
+            intent.description = spec["description"]
+            intent.handler = spec["handler"]
+            intent.threshold = spec["threshold"]
+            intent.min_tier = tiers_by_name.get(spec["min_tier"])
+            intent.enabled = spec["enabled"]
+            intent.save()
+            intents_by_name[intent.name] = intent
         texts = spec["examples"]
-        existing = set(intent.examples.values_list("text", flat=True))
-        intent.examples.exclude(text__in=texts).delete()
+        existing = set(before["examples"]) if before else set()
+        if before is not None and existing - set(texts):
+            intent.examples.exclude(text__in=texts).delete()
         Example.objects.bulk_create(
             Example(intent=intent, text=text, source=source, created_by=user)
             for text in texts
             if text not in existing
         )
-    intents = {intent.name: intent for intent in router.intents.all()}
 
     for level, texts in document["complexity_examples"].items():
-        level_examples = router.complexity_examples.filter(level=level)
-        existing = set(level_examples.values_list("text", flat=True))
-        level_examples.exclude(text__in=texts).delete()
+        if texts == current["complexity_examples"][level]:
+            continue
+        existing = set(current["complexity_examples"][level])
+        if existing - set(texts):
+            router.complexity_examples.filter(level=level).exclude(text__in=texts).delete()
         ComplexityExample.objects.bulk_create(
             ComplexityExample(router=router, level=level, text=text, source=source, created_by=user)
             for text in texts
             if text not in existing
         )
 
-    router.rules.all().delete()
-    Rule.objects.bulk_create(
-        Rule(
-            router=router,
-            kind=spec["kind"],
-            pattern=spec["pattern"],
-            priority=spec["priority"],
-            action=spec["action"],
-            intent=intents.get(spec["intent"]) if spec["intent"] else None,
-            tier=tiers.get(spec["tier"]) if spec["tier"] else None,
-            reason=spec["reason"],
-            enabled=spec["enabled"],
+    if document["rules"] != current["rules"]:
+        router.rules.all().delete()
+        Rule.objects.bulk_create(
+            Rule(
+                router=router,
+                kind=spec["kind"],
+                pattern=spec["pattern"],
+                priority=spec["priority"],
+                action=spec["action"],
+                intent=intents_by_name.get(spec["intent"]),
+                tier=tiers_by_name.get(spec["tier"]),
+                reason=spec["reason"],
+                enabled=spec["enabled"],
+            )
+            for spec in document["rules"]
         )
-        for spec in document["rules"]
-    )
 
     policy = document["policy"]
-    references = {"fallback_intent": intents, "fallback_tier": tiers}
+    references = {"fallback_intent": intents_by_name, "fallback_tier": tiers_by_name}
     for name in Router.POLICY_FIELDS:
         value = policy[name]
         setattr(router, name, references[name].get(value) if name in references else value)

@@ -2,6 +2,8 @@ import copy
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from routing.config_io import config_validate, router_config_export
 from routing.models import Example, Router, RouterVersion
@@ -118,3 +120,29 @@ def test_a_document_cannot_write_columns_it_does_not_define(demo_router, demo_do
     victim.refresh_from_db()
     assert victim.router_id == demo_router.pk and victim.model != "evil"
     assert not Router.objects.filter(slug="other").exists()
+
+
+@pytest.mark.django_db
+def test_applying_a_small_change_does_not_touch_every_intent(demo_document):
+    # 60 intents: an import that adds one example must not read or write the other 59.
+    document = copy.deepcopy(demo_document)
+    template = document["intents"][0]
+    document["intents"] = [
+        {
+            **template,
+            "name": f"intent_{i:02d}",
+            "examples": [f"question {i} number {j}" for j in range(5)],
+        }
+        for i in range(60)
+    ]
+    document["rules"] = [r for r in document["rules"] if r["action"] != "route"]
+    document["policy"]["fallback_intent"] = None
+    router = router_config_apply(document=document).router
+    document["intents"][7]["examples"].append("one more question for intent seven")
+
+    with CaptureQueriesContext(connection) as queries:
+        result = router_config_apply(document=document, router=router)
+
+    assert result.applied and result.changes == ["intent intent_07: 1 example(s) added"]
+    assert len(queries) <= 30, len(queries)  # was 213: every intent read and written
+    assert Example.objects.filter(intent__name="intent_07").count() == 6
