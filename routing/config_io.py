@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Prefetch
 
 from routing.engine.snapshot import (
@@ -22,7 +24,7 @@ from routing.engine.snapshot import (
     RULE_KINDS,
     Policy,
 )
-from routing.models import Example, Intent, Router, regex_error
+from routing.models import Example, Intent, ModelTier, Router, regex_error
 
 CONFIG_FORMAT = "semroute.router/1"
 
@@ -160,6 +162,15 @@ class _Checker:
             self.fail(f"{path}{key}", f"is longer than {max_length} characters.")
         return value
 
+    def model_field(self, model: type[models.Model], field: str, value: Any, path: str) -> None:
+        """The model field's own validators, so an import accepts exactly what the console does."""
+        if not value:
+            return
+        try:
+            model._meta.get_field(field).run_validators(value)
+        except ValidationError as error:
+            self.fail(path, " ".join(error.messages))
+
     def known_keys(self, obj: dict, path: str, allowed: tuple[str, ...]) -> None:
         unknown = sorted(set(obj) - set(allowed))
         if unknown:
@@ -217,8 +228,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
     if document.get("format", CONFIG_FORMAT) != CONFIG_FORMAT:
         check.fail("format", f"must be {CONFIG_FORMAT!r}.")
     slug = check.string(document, "slug", "", max_length=64)
-    if slug and not all(c.isalnum() or c in "-_" for c in slug):
-        check.fail("slug", "use letters, digits, '-' and '_' only.")
+    check.model_field(Router, "slug", slug, "slug")
     check.string(document, "name", "", max_length=200)
     check.string(document, "description", "", required=False)
 
@@ -236,11 +246,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         check.string(tier, "model", path, max_length=200)
         check.string(tier, "base_url", path, required=False, max_length=200)
         env_name = check.string(tier, "api_key_env", path, required=False, max_length=100)
-        if env_name and not (env_name.replace("_", "").isalnum() and env_name.isupper()):
-            check.fail(
-                f"{path}api_key_env",
-                "must name an environment variable, e.g. OPENAI_API_KEY (never the key itself).",
-            )
+        check.model_field(ModelTier, "api_key_env", env_name, f"{path}api_key_env")
         check.number(tier, "price_in_per_mtok", path, low=0)
         check.number(tier, "price_out_per_mtok", path, low=0)
         check.number(tier, "quality", path, low=0, high=1)
@@ -253,8 +259,7 @@ def config_validate(document: Any) -> list[ConfigProblem]:
         path = f"intents[{i}]."
         check.known_keys(intent, path, (*INTENT_FIELDS, "examples"))
         name = check.string(intent, "name", path, max_length=64)
-        if name and not all(c.islower() or c.isdigit() or c in "_.-" for c in name):
-            check.fail(f"{path}name", "use lowercase letters, digits, '_', '.' or '-'.")
+        check.model_field(Intent, "name", name, f"{path}name")
         if name in intent_names:
             check.fail(f"{path}name", f"duplicate intent name {name!r}.")
         intent_names.add(name or "")

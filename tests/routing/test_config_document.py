@@ -146,3 +146,15 @@ def test_applying_a_small_change_does_not_touch_every_intent(demo_document):
     assert result.applied and result.changes == ["intent intent_07: 1 example(s) added"]
     assert len(queries) <= 30, len(queries)  # was 213: every intent read and written
     assert Example.objects.filter(intent__name="intent_07").count() == 6
+
+
+def test_import_accepts_names_exactly_as_the_models_do(demo_document):
+    document = copy.deepcopy(demo_document)
+    document["slug"] = "café"
+    document["intents"][0]["name"] = "_résumé"
+    document["tiers"][0]["api_key_env"] = "1KEY"
+
+    fields = {problem.field for problem in config_validate(document)}
+
+    assert {"slug", "intents[0].name", "tiers[0].api_key_env"} <= fields
+    assert config_validate(demo_document) == []
