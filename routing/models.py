@@ -27,8 +27,10 @@ from routing.engine.snapshot import (
 UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 NON_NEGATIVE = [MinValueValidator(0.0)]
 intent_name_validator = RegexValidator(
-    r"^[a-z0-9][a-z0-9_.-]{0,63}$",
-    "Use lowercase letters, digits, '_', '.' or '-' (at most 64 characters), starting with a letter or digit.",
+    # "new" is the console's "add an intent" address (/r/<router>/intents/new/).
+    r"^(?!new$)[a-z0-9][a-z0-9_.-]{0,63}$",
+    "Use lowercase letters, digits, '_', '.' or '-' (at most 64 characters), starting with a letter "
+    "or digit; 'new' is reserved.",
 )
 
 

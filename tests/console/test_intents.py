@@ -179,3 +179,12 @@ def test_added_intent_message_shows_the_version_just_made(operator_client, demo_
     )
     version = Router.objects.get(pk=demo_router.pk).version
     assert f"Added intent returns (v{version})." in created.text
+
+
+def test_an_intent_cannot_be_called_new_the_add_intent_address(operator_client, demo_router):
+    response = operator_client.post(
+        "/r/support/intents/new/", {"name": "new", "handler": "x", "enabled": "on"}
+    )
+
+    assert response.status_code == 200 and "&#x27;new&#x27; is reserved" in response.text
+    assert not Intent.objects.filter(router=demo_router, name="new").exists()
