@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
 
+from analytics.admin import ReadOnlyAdmin
 from routing.models import (
     APIKey,
     ComplexityExample,
@@ -246,17 +247,11 @@ class ComplexityExampleAdmin(VersionedAdmin):
 
 
 @admin.register(RouterVersion)
-class RouterVersionAdmin(admin.ModelAdmin):
+class RouterVersionAdmin(ReadOnlyAdmin):
     list_display = ("router", "number", "summary", "created_by", "created_at")
     list_filter = ("router",)
     search_fields = ("summary",)
     readonly_fields = ("router", "number", "summary", "config", "created_by", "created_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(APIKey)

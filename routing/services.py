@@ -80,41 +80,26 @@ def _describe(obj: models.Model) -> str:
 
 
 def _router_of(obj: models.Model) -> Router:
-    return (
-        obj
-        if isinstance(obj, Router)
-        else (obj.router if hasattr(obj, "router_id") else obj.intent.router)
-    )
+    return obj.router if hasattr(obj, "router_id") else obj.intent.router
 
 
-def config_object_save(
-    *, obj: Intent | Rule | ModelTier | Router | Example, user=None, summary: str = ""
-) -> None:
-    """Validate and save one configuration object, bumping its router's version."""
+def config_object_save(*, obj: Intent | Rule | ModelTier, user=None, summary: str = "") -> None:
+    """Validate and save one configuration object, bumping its router's version.
+
+    Examples go through example_add / examples_add_bulk, the policy through router_policy_update.
+    """
     obj.full_clean()
-    is_new = obj._state.adding
-    router = _router_of(obj)
     if not summary:
-        summary = f"{'Added' if is_new else 'Changed'} {_describe(obj)}"
-    with config_change(
-        router=router, user=user, summary=summary, examples_changed=isinstance(obj, Example)
-    ):
-        obj.save(
-            update_fields=Router.EDITABLE_FIELDS if isinstance(obj, Router) and not is_new else None
-        )
+        summary = f"{'Added' if obj._state.adding else 'Changed'} {_describe(obj)}"
+    with config_change(router=obj.router, user=user, summary=summary):
+        obj.save()
 
 
 def config_object_delete(
     *, obj: Intent | Rule | ModelTier | Example | ComplexityExample, user=None
 ) -> None:
-    router = _router_of(obj)
-    examples_changed = isinstance(obj, Intent)
-    with config_change(
-        router=router,
-        user=user,
-        summary=f"Deleted {_describe(obj)}",
-        examples_changed=examples_changed,
-    ):
+    """Delete one configuration object, bumping its router's version (nothing to encode)."""
+    with config_change(router=_router_of(obj), user=user, summary=f"Deleted {_describe(obj)}"):
         obj.delete()
 
 
