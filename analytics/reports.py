@@ -193,11 +193,7 @@ class BatchSummary:
 
     @property
     def savings_pct(self) -> float:
-        return (
-            100.0 * (1 - self.total_cost_usd / self.baseline_cost_usd)
-            if self.baseline_cost_usd
-            else 0.0
-        )
+        return percent_saved(self.total_cost_usd, self.baseline_cost_usd)
 
 
 def batch_summary(queries: Sequence[str], decisions: Sequence[Decision]) -> BatchSummary:
@@ -210,10 +206,13 @@ def batch_summary(queries: Sequence[str], decisions: Sequence[Decision]) -> Batc
     )
 
 
+def percent_saved(cost_usd: float, baseline_usd: float) -> float:
+    """How much cheaper `cost_usd` is than the baseline, in percent (0 without a baseline)."""
+    return 100.0 * (1 - cost_usd / baseline_usd) if baseline_usd else 0.0
+
+
 def savings_pct(decision: Decision) -> float:
-    if not decision.baseline_cost_usd:
-        return 0.0
-    return 100.0 * (1 - decision.estimated_cost_usd / decision.baseline_cost_usd)
+    return percent_saved(decision.estimated_cost_usd, decision.baseline_cost_usd)
 
 
 @dataclass(frozen=True, slots=True)

@@ -311,14 +311,18 @@ def rules(request: HttpRequest, slug: str) -> HttpResponse:
     pattern_test = None
     if test_form.is_bound and test_form.is_valid():
         pattern_test = reports.rule_pattern_test(router, **test_form.cleaned_data)
-    context = {
+    context = _rules_context(router, RuleForm(router=router), test_form, pattern_test)
+    return _render(request, "console/rules.html", context, partial="pattern_results")
+
+
+def _rules_context(router: Router, form, test_form, pattern_test) -> dict:
+    return {
         "router": router,
         "rules": router.rules.select_related("intent", "tier"),
-        "form": RuleForm(router=router),
+        "form": form,
         "test_form": test_form,
         "pattern_test": pattern_test,
     }
-    return _render(request, "console/rules.html", context, partial="pattern_results")
 
 
 @login_required
@@ -329,13 +333,7 @@ def rule_create(request: HttpRequest, slug: str) -> HttpResponse:
     if _saved(form, request.user):
         messages.success(request, f"Added rule {form.instance}.")
         return redirect("console:rules", slug=router.slug)
-    context = {
-        "router": router,
-        "rules": router.rules.select_related("intent", "tier"),
-        "form": form,
-        "test_form": PatternTestForm(),
-        "pattern_test": None,
-    }
+    context = _rules_context(router, form, PatternTestForm(), None)
     return _render(request, "console/rules.html", context, partial="rule_form")
 
 
