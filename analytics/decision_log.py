@@ -19,45 +19,21 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import fields, is_dataclass
-from functools import cache
-from typing import Any
+from dataclasses import is_dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from analytics.models import DecisionLog
+from routing.engine.decision import plain
 
 logger = logging.getLogger("semroute.decision_log")
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-@cache
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    return tuple(field.name for field in fields(cls)) if is_dataclass(cls) else None
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses to dicts, like dataclasses.asdict but without its deep copies (several times faster)."""
-    cls = type(value)
-    if cls in _SCALARS:
-        return value
-    names = _field_names(cls)
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
-    if cls is list or cls is tuple:
-        return [_plain(item) for item in value]
-    if cls is dict:
-        return {key: _plain(item) for key, item in value.items()}
-    return value
 
 
 def _json_ready(row: DecisionLog) -> DecisionLog:
     # Rows are queued with the engine's Trace dataclass; converting it is paid here, off the request path.
     if is_dataclass(row.trace):
-        row.trace = _plain(row.trace)
+        row.trace = plain(row.trace)
     return row
 
 

@@ -104,7 +104,7 @@ class DecisionOut(Schema):
     def from_decision(
         cls, *, decision_id: uuid.UUID, router_slug: str, decision: Decision, explain: bool
     ) -> dict[str, Any]:
-        # Attribute access, not Decision.to_dict(): that deep-copies the whole trace on every call.
+        # Attribute access, not Decision.to_dict(): ninja serialises the trace dataclasses itself.
         fields = {
             name: getattr(decision, name) for name in cls.model_fields if hasattr(decision, name)
         }
