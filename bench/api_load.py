@@ -53,7 +53,8 @@ VARIANTS = (
 SETUP = """
 import json
 from routing.models import APIKey, API_KEY_SCOPES
-from routing.services import api_key_create, router_config_apply
+from routing.services.api_keys import api_key_create
+from routing.services.config_apply import router_config_apply
 from routing.config_io import router_config_export
 from routing.models import Router
 

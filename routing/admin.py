@@ -19,13 +19,9 @@ from routing.models import (
     RouterVersion,
     Rule,
 )
-from routing.services import (
-    api_key_hash,
-    api_key_new_secret,
-    api_key_revoke,
-    example_vectors_enqueue,
-    router_bump_version,
-)
+from routing.services.api_keys import api_key_hash, api_key_new_secret, api_key_revoke
+from routing.services.versioning import router_bump_version
+from routing.tasks import example_vectors_enqueue
 
 
 class VersionedAdmin(admin.ModelAdmin):

@@ -24,7 +24,7 @@ from routing.schemas import (
     RouteIn,
     RouterOut,
 )
-from routing.services import router_config_apply
+from routing.services.config_apply import router_config_apply
 
 router = Router(tags=["routing"])
 

@@ -19,7 +19,7 @@ from ninja.security import APIKeyHeader
 from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import APIKey, Router
 from routing.ratelimit import rate_limit_hit
-from routing.services import api_key_hash
+from routing.services.api_keys import api_key_hash
 
 KEY_CACHE_SECONDS = 2.0
 # A worker re-reads a router's row (and so its version) at most this long after its last read:

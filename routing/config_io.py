@@ -2,7 +2,7 @@
 
 The document (format "semroute.router/1") is what the config API exports and imports, what a
 RouterVersion stores, what rollback re-applies and what the demo loader reads. Applying it lives in
-routing/services.py (`router_config_apply`).
+routing/services/ (`router_config_apply`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from django.core.cache import cache
 from routing.engine import Decision, LocalDecisionCache, OpenAIChatIntentLLM
 from routing.engine.snapshot import Policy, RouterSnapshot
 from routing.models import Router
-from routing.snapshots import active_encoder, compiled_router
+from routing.snapshots import compiled_router
+from routing.vectors import active_encoder
 
 LLM_STAGE_TIMEOUT_SECONDS = 2.0
 

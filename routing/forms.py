@@ -1,4 +1,4 @@
-"""Console forms. They validate input; the services in routing/services.py make the changes."""
+"""Console forms. They validate input; the services in routing/services/ make the changes."""
 
 from __future__ import annotations
 

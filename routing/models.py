@@ -1,6 +1,6 @@
 """Routing configuration: routers, intents, examples, rules, model tiers, versions, API keys.
 
-Every configuration change goes through routing/services.py, which bumps the router's version
+Every configuration change goes through routing/services/, which bumps the router's version
 in the same transaction; nothing here has save() logic or signals.
 """
 

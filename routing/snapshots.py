@@ -6,23 +6,17 @@ import logging
 import threading
 
 import numpy as np
-from django.conf import settings
 from django.db import connections
 
-from routing.engine import CompiledRouter, Encoder, compile_router, encoder_from_name
+from routing.engine import CompiledRouter, compile_router
 from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 from routing.models import ComplexityExample, Example, Intent, Router
-from routing.services import example_vectors_compute
+from routing.vectors import active_encoder, example_vectors_compute
 
 logger = logging.getLogger("semroute.snapshots")
 
 _compiled: dict[int, CompiledRouter] = {}
 _compile_lock = threading.Lock()
-
-
-def active_encoder() -> Encoder:
-    """The process-wide encoder named by settings.SEMROUTE_ENCODER (loaded lazily, once)."""
-    return encoder_from_name(settings.SEMROUTE_ENCODER, threads=settings.SEMROUTE_ENCODER_THREADS)
 
 
 def _matrix(rows: list[bytes | memoryview], dim_hint: int) -> np.ndarray:

@@ -42,13 +42,12 @@ from routing.forms import (
 )
 from routing.models import ExampleSource, Intent, ModelTier, Router, Rule
 from routing.permissions import can_edit, require_view, router_for
-from routing.services import (
+from routing.services.config_apply import router_rollback
+from routing.services.examples import example_add, examples_add_bulk
+from routing.services.versioning import (
     config_object_delete,
     config_object_save,
-    example_add,
-    examples_add_bulk,
     router_policy_update,
-    router_rollback,
 )
 from routing.snapshots import compiled_router
 

@@ -193,7 +193,7 @@ def _check_broker() -> str:
 
 
 def _check_encoder() -> str:
-    from routing.snapshots import active_encoder
+    from routing.vectors import active_encoder
 
     encoder = active_encoder()
     encoder.encode(["health check"])

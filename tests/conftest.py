@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from routing.services import router_config_apply
+from routing.services.config_apply import router_config_apply
 
 # The local OpenAI wire server (real SDK, real HTTP) for every suite.
 pytest_plugins = ["tests.wire.fixtures"]

@@ -13,7 +13,7 @@ from django.test import Client
 from analytics.decision_log import decision_log
 from routing.auth import principals_forget, routers_forget
 from routing.models import API_KEY_SCOPES, Router
-from routing.services import api_key_create
+from routing.services.api_keys import api_key_create
 
 
 @pytest.fixture(autouse=True)

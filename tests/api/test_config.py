@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_routers_lists_only_the_routers_a_key_may_use(client_for, demo_router, demo_document):
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
 
     other = router_config_apply(document={**demo_document, "slug": "other"}).router
     everything = client_for(scopes=["route"]).get("routers").json()

@@ -76,7 +76,7 @@ def test_writing_a_batch_twice_is_harmless(demo_router):
 
 @pytest.mark.django_db(transaction=True)
 def test_background_flusher_writes_within_its_interval_and_stop_flushes_the_rest(demo_document):
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
 
     router = router_config_apply(document=demo_document).router
     buffer = _buffer(autostart=True, max_pending=1000, batch_size=1000)

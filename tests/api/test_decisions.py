@@ -102,7 +102,7 @@ def test_decision_detail_unknown_is_404(api, db):
 def test_decisions_of_other_routers_are_403_for_restricted_keys(
     api, client_for, demo_router, demo_document
 ):
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
 
     other = router_config_apply(document={**demo_document, "slug": "other"}).router
     decision = _route(api, demo_router)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from routing.services import router_config_apply
+from routing.services.config_apply import router_config_apply
 from tests.api.conftest import APIClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ADD_BLOCK_RULE = textwrap.dedent(
     """
     from routing.models import Router
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
     from routing.config_io import router_config_export
     router = Router.objects.get(slug="support")
     document = router_config_export(router)

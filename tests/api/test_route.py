@@ -100,7 +100,7 @@ def test_unknown_key_is_401(demo_router):
 def test_revoked_key_is_401(make_key, demo_router):
     from routing.auth import principals_forget
     from routing.models import APIKey
-    from routing.services import api_key_revoke
+    from routing.services.api_keys import api_key_revoke
 
     client = APIClient(make_key(name="soon revoked"))
     assert client.post(f"routers/{demo_router.slug}/route", {"query": "hello"}).status_code == 200
@@ -117,7 +117,7 @@ def test_wrong_scope_is_403(client_for, demo_router):
 
 
 def test_key_restricted_to_other_routers_is_403(client_for, demo_router, demo_document):
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
 
     other = router_config_apply(document={**demo_document, "slug": "other"}).router
     client = client_for(routers=[other])

@@ -7,7 +7,8 @@ from celery.contrib.testing.worker import start_worker
 
 from routing.engine import LOCAL_FAST_ENCODER_NAME
 from routing.models import Example
-from routing.services import examples_add_bulk, router_create
+from routing.services.examples import examples_add_bulk
+from routing.services.versioning import router_create
 from semroute_site.celery import app
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from routing.config_io import config_validate, router_config_export
 from routing.models import Example, Router, RouterVersion
-from routing.services import router_config_apply
+from routing.services.config_apply import router_config_apply
 
 
 def test_demo_document_is_valid(demo_document):

@@ -4,7 +4,8 @@ import pytest
 
 from routing.decide import SharedDecisionCache, decide, decide_batch
 from routing.models import Intent
-from routing.services import example_add, router_policy_update
+from routing.services.examples import example_add
+from routing.services.versioning import router_policy_update
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_greeting_rule_only_takes_messages_that_are_just_a_greeting(demo_router)
 def test_api_path_serves_the_previous_version_while_the_new_one_compiles(demo_document):
     import time
 
-    from routing.services import router_config_apply
+    from routing.services.config_apply import router_config_apply
     from routing.snapshots import compiled_router
 
     router = router_config_apply(document=demo_document).router

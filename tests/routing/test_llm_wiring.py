@@ -6,7 +6,7 @@ import pytest
 
 from routing.decide import decide
 from routing.models import ModelTier
-from routing.services import config_object_save, router_policy_update
+from routing.services.versioning import config_object_save, router_policy_update
 from tests.wire.openai_server import ChatReply
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,9 @@ import pytest
 
 from routing.engine import LOCAL_ENCODER_NAME, LOCAL_FAST_ENCODER_NAME, compile_router
 from routing.models import ComplexityExample, Example, Intent
-from routing.services import example_add, example_vectors_compute
-from routing.snapshots import active_encoder, router_snapshot_build
+from routing.services.examples import example_add
+from routing.snapshots import router_snapshot_build
+from routing.vectors import active_encoder, example_vectors_compute
 
 pytestmark = pytest.mark.django_db
 

@@ -4,14 +4,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from routing.models import Intent, ModelTier, RouterVersion, Rule
-from routing.services import (
+from routing.services.config_apply import router_rollback
+from routing.services.examples import example_add, examples_add_bulk
+from routing.services.versioning import (
     config_object_delete,
     config_object_save,
-    example_add,
-    examples_add_bulk,
     router_create,
     router_policy_update,
-    router_rollback,
 )
 
 pytestmark = pytest.mark.django_db

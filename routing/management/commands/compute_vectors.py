@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from routing.models import Router
-from routing.services import example_vectors_compute
+from routing.vectors import example_vectors_compute
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from routing.models import API_KEY_SCOPES, Router
-from routing.services import api_key_create
+from routing.services.api_keys import api_key_create
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from routing.models import ExampleSource
-from routing.services import router_config_apply
+from routing.services.config_apply import router_config_apply
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "demo" / "support.json"
 
