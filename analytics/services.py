@@ -79,6 +79,7 @@ def decisions_record(
     user_ref: str | None = None,
     session_ref: str | None = None,
     metadata: dict[str, Any] | None = None,
+    channel: str = "batch",
 ) -> list[uuid.UUID]:
     return [
         decision_record(
@@ -89,7 +90,7 @@ def decisions_record(
             user_ref=user_ref,
             session_ref=session_ref,
             metadata=metadata,
-            channel="batch",
+            channel=channel,
         )
         for query, decision in zip(queries, decisions, strict=True)
     ]

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Body, Router
 
-from analytics.services import decision_record, decisions_record
 from routing.auth import APIKeyAuth, router_by_slug, router_for_import, router_for_key
 from routing.config_io import router_config_export
 from routing.decide import decide, decide_batch
+from routing.decision_hooks import hooks
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
 from routing.schemas import (
@@ -49,14 +49,15 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check([payload.query])
     decision = decide(router=target, query=payload.query, allow_stale=True)
-    decision_id = decision_record(
+    (decision_id,) = hooks.record(
         router=target,
-        query=payload.query,
-        decision=decision,
+        queries=[payload.query],
+        decisions=[decision],
         principal=request.auth,
         user_ref=payload.user_id,
         session_ref=payload.session_id,
         metadata=payload.metadata,
+        channel="api",
     )
     return DecisionOut.from_decision(
         decision_id=decision_id, router_slug=target.slug, decision=decision, explain=payload.explain
@@ -73,7 +74,7 @@ def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check(payload.queries)
     decisions = decide_batch(router=target, queries=payload.queries, allow_stale=True)
-    decision_ids = decisions_record(
+    decision_ids = hooks.record(
         router=target,
         queries=payload.queries,
         decisions=decisions,
@@ -81,6 +82,7 @@ def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
         user_ref=payload.user_id,
         session_ref=payload.session_id,
         metadata=payload.metadata,
+        channel="batch",
     )
     return {
         "decisions": [
