@@ -53,14 +53,17 @@ def test_typed_env_readers_reject_bad_values(monkeypatch):
         env_int("SEMROUTE_N", 1, minimum=1)
 
 
-def _start(**env) -> subprocess.CompletedProcess:
+STRONG_KEY = "kV3q-9xZ_w2pR7mT4sL8nB1cY6hJ0dF5gA-uE_iO3rW9tQ2zX7vN4b"
+
+
+def _start(*command: str, **env) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SEMROUTE_ENCODER")
     }
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *(command or ("check",))],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -75,8 +78,44 @@ def test_production_mode_refuses_to_start_without_a_real_secret_key():
     assert "DEBUG=0 needs a real SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "weak_key",
+    [
+        "a" * 40,  # too short
+        "a" * 64,  # long but one character: Django's W009 flags it
+        "abab" * 16,  # fewer than 5 distinct characters
+        "django-insecure-" + STRONG_KEY,
+    ],
+)
+def test_production_mode_refuses_weak_secret_keys(weak_key):
+    result = _start(DEBUG="0", SECRET_KEY=weak_key, ALLOWED_HOSTS="semroute.example.com")
+    assert result.returncode != 0
+    assert "DEBUG=0 needs a real SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_cleanly():
+    result = _start(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="semroute.example.com",
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_proxy_header_setting_must_name_a_request_header():
+    result = _start(SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
+    assert result.returncode != 0
+    assert "must name a request header" in result.stderr
+
+
 def test_production_mode_needs_allowed_hosts():
-    result = _start(DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="")
+    result = _start(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="")
     assert result.returncode != 0
     assert "DEBUG=0 needs ALLOWED_HOSTS" in result.stderr
 
