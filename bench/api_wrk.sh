@@ -16,7 +16,7 @@ redis-cli -n 7 flushdb >/dev/null
 .venv/bin/python manage.py load_demo
 work=$(mktemp -d)
 .venv/bin/python manage.py shell -c "
-from routing.services import api_key_create
+from routing.services.api_keys import api_key_create
 key, raw = api_key_create(name='wrk bench', scopes=['route'])
 key.rate_limit_per_minute = 10**8
 key.save()
