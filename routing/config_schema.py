@@ -52,8 +52,8 @@ MAX_EXAMPLE_CHARS = 2000
 INTENT_NAME_CHARS = 64
 INTENT_NAME_PATTERN = r"^(?!(?i:new)$)[A-Za-z0-9][A-Za-z0-9_.?-]{0,63}$"
 INTENT_NAME_MESSAGE = (
-    "Use letters, digits, '_', '.', '-' or '?' (at most 64 characters), starting with a letter "
-    "or digit; 'new' is reserved."
+    "Use uppercase or lowercase letters, digits, '_', '.', '-' or '?' (at most 64 characters), "
+    "starting with a letter or digit; 'new' is reserved."
 )
 KEY_VARIABLE_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 KEY_VARIABLE_MESSAGE = "Name an environment variable, e.g. OPENAI_API_KEY."

@@ -263,7 +263,7 @@ class Intent(models.Model):
                 "router",
                 Lower("name"),
                 name="intent_unique_name_per_router_ci",
-                violation_error_message="This router already has an intent of that name (ignoring case).",
+                violation_error_message="An intent with this name already exists in this router (names are compared ignoring case).",
             )
         ]
 
