@@ -18,6 +18,7 @@ from routing.models import (
     ComplexityExample,
     Example,
     Intent,
+    ModelTier,
     Router,
 )
 from routing.vectors import active_encoder, example_vectors_compute
@@ -97,23 +98,25 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
             # a rule routing to a disabled intent is off with it
             if not (rule.action == "route" and rule.intent_id not in intent_names)
         ),
-        tiers=tuple(
-            TierSpec(
-                name=tier.name,
-                rank=tier.rank,
-                provider=tier.provider,
-                model=tier.model,
-                price_in_per_mtok=float(tier.price_in_per_mtok),
-                price_out_per_mtok=float(tier.price_out_per_mtok),
-                quality=tier.quality,
-                latency_ms=tier.latency_ms,
-                base_url=tier.base_url,
-                api_key_env=tier.api_key_env,
-                enabled=tier.enabled,
-            )
-            for tier in tiers
-        ),
+        tiers=tuple(tier_spec(tier) for tier in tiers),
         policy=router_policy(router, intent_names=intent_names, tier_names=tier_names),
+    )
+
+
+def tier_spec(tier: ModelTier) -> TierSpec:
+    """The engine's view of one model tier."""
+    return TierSpec(
+        name=tier.name,
+        rank=tier.rank,
+        provider=tier.provider,
+        model=tier.model,
+        price_in_per_mtok=float(tier.price_in_per_mtok),
+        price_out_per_mtok=float(tier.price_out_per_mtok),
+        quality=tier.quality,
+        latency_ms=tier.latency_ms,
+        base_url=tier.base_url,
+        api_key_env=tier.api_key_env,
+        enabled=tier.enabled,
     )
 
 
