@@ -177,6 +177,8 @@ class RouterAdmin(VersionedAdmin):
         return obj
 
     def save_model(self, request, obj, form, change):
+        if change:
+            router_lock(obj)
         obj.save(update_fields=Router.EDITABLE_FIELDS if change else None)
 
     def get_queryset(self, request):
