@@ -252,3 +252,16 @@ def test_concurrent_imports_creating_one_router_never_500(make_key, demo_documen
     numbers = sorted(RouterVersion.objects.filter(router=router).values_list("number", flat=True))
     assert numbers == list(range(1, router.version + 1))  # consecutive versions, none lost
     assert router.version == statuses.count(200)
+
+
+def test_a_router_stored_before_a_rule_tightened_still_exports(api, demo_router):
+    # e.g. a key variable the allow-list now refuses, or a rank SQLite once stored unchecked
+    demo_router.tiers.filter(rank=1).update(api_key_env="MY_TOKEN", rank=30000)
+    exported = api.get(f"routers/{demo_router.slug}/config")
+    assert exported.status_code == 200
+    tiers = exported.json()["tiers"]
+    (index,) = [i for i, tier in enumerate(tiers) if tier["api_key_env"] == "MY_TOKEN"]
+    response = api.put(f"routers/{demo_router.slug}/config", exported.json())
+    assert response.status_code == 422
+    fields = [p["field"] for p in error_of(response)["details"]["problems"]]
+    assert fields == [f"tiers[{index}].api_key_env"]
