@@ -1,8 +1,9 @@
 """A router's whole configuration as one JSON document: export, validation, diff.
 
 The document (format "semroute.router/1") is what the config API exports and imports, what a
-RouterVersion stores, what rollback re-applies and what the demo loader reads. Applying it lives in
-routing/services/ (`router_config_apply`).
+RouterVersion stores, what rollback re-applies and what the demo loader reads. Its one typed schema
+and every bound live in routing/config_schema.py; applying it lives in routing/services/
+(`router_config_apply`).
 """
 
 from __future__ import annotations

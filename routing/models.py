@@ -6,6 +6,8 @@ in the same transaction; nothing here has save() logic or signals.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -48,9 +50,16 @@ from routing.engine.snapshot import (
 )
 from routing.provider_keys import key_variable_allowed, key_variable_refusal
 
+
+def finite_number_validator(value) -> None:
+    """NaN passes every min/max comparison and infinity fits no column: refuse both."""
+    if value is not None and not math.isfinite(value):
+        raise ValidationError("Enter a finite number.", code="not_finite")
+
+
 # Bounds come from routing/config_schema.py, so the console, the admin and the import agree.
-UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
-PRICE_RANGE = [MinValueValidator(0.0), MaxValueValidator(PRICE_MAX)]
+UNIT_INTERVAL = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(1.0)]
+PRICE_RANGE = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(PRICE_MAX)]
 COUNT_RANGE = [MaxValueValidator(INT_MAX)]
 intent_name_validator = RegexValidator(INTENT_NAME_PATTERN, INTENT_NAME_MESSAGE)
 _DEFAULT_POLICY = Policy()
@@ -120,7 +129,7 @@ class Router(models.Model):
     similarity_floor = models.FloatField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        validators=[finite_number_validator, MinValueValidator(-1.0), MaxValueValidator(1.0)],
         help_text="In-domain check: minimum similarity of a query to its intent. Empty: learned from the examples; -1: off.",
     )
     # Per complexity level: the minimum tier quality, and the output tokens a cost estimate assumes.

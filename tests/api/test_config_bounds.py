@@ -245,3 +245,53 @@ def test_admin_refuses_an_overlong_example(client, superuser, demo_router):
     assert response.status_code == 200
     assert "text" in response.context["adminform"].form.errors
     assert not Example.objects.filter(text="y" * 2001).exists()
+
+
+SERVICE_CASES = [
+    ("tier", {"quality": NAN}, "quality"),
+    ("tier", {"price_in_per_mtok": INF}, "price_in_per_mtok"),
+    ("tier", {"rank": 2**40}, "rank"),
+    ("tier", {"latency_ms": 2**40}, "latency_ms"),
+    ("tier", {"base_url": "not a url"}, "base_url"),
+    ("intent", {"threshold": NAN}, "threshold"),
+    ("intent", {"description": "a\x00b"}, "description"),
+    ("rule", {"priority": 2**63}, "priority"),
+    ("rule", {"reason": "\ud800"}, "reason"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "changes", "field"), SERVICE_CASES, ids=[c[2] for c in SERVICE_CASES]
+)
+def test_services_refuse_what_the_import_refuses(demo_router, kind, changes, field):
+    from routing.models import Rule
+    from routing.services.versioning import config_object_save
+
+    obj = {
+        "tier": lambda: demo_router.tiers.order_by("rank").first(),
+        "intent": lambda: Intent.objects.get(router=demo_router, name="billing"),
+        "rule": lambda: Rule.objects.filter(router=demo_router).first(),
+    }[kind]()
+    for name, value in changes.items():
+        setattr(obj, name, value)
+    version = demo_router.version
+    with pytest.raises(ValidationError) as excinfo:
+        config_object_save(obj=obj)
+    assert field in excinfo.value.message_dict
+    demo_router.refresh_from_db()
+    assert demo_router.version == version
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "changes",
+    [{"threshold": NAN}, {"similarity_floor": INF}, {"cache_ttl_seconds": 2**40}, {"top_k": 0}],
+)
+def test_policy_service_refuses_what_the_import_refuses(demo_router, changes):
+    from routing.services.versioning import router_policy_update
+
+    with pytest.raises(ValidationError) as excinfo:
+        router_policy_update(router=demo_router, changes=changes)
+    assert set(changes) <= set(excinfo.value.message_dict)
+    assert Router.objects.get(pk=demo_router.pk).version == demo_router.version
