@@ -347,10 +347,19 @@ class ComplexityExampleAdmin(VersionedAdmin):
 
 @admin.register(RouterVersion)
 class RouterVersionAdmin(ReadOnlyAdmin):
-    list_display = ("router", "number", "summary", "created_by", "created_at")
+    list_display = ("router", "number", "summary", "author", "created_at")
     list_filter = ("router",)
-    search_fields = ("summary",)
-    readonly_fields = ("router", "number", "summary", "config", "created_by", "created_at")
+    search_fields = ("summary", "author_label")
+    list_select_related = ("router", "created_by")
+    readonly_fields = (
+        "router",
+        "number",
+        "summary",
+        "config",
+        "created_by",
+        "author_label",
+        "created_at",
+    )
 
 
 @admin.register(APIKey)

@@ -78,3 +78,17 @@ def test_admin_router_page_has_the_floors(client, superuser, demo_router):
     client.force_login(superuser)
     page = client.get(f"/admin/routing/router/{demo_router.pk}/change/").text
     assert 'name="min_quality_moderate"' in page and 'name="output_tokens_complex"' in page
+
+
+def test_the_policy_previews_unsaved_floors_as_the_engine_sees_them(demo_router):
+    from routing.snapshots import policy_with_changes
+
+    saved = compiled_router(demo_router).snapshot.policy
+    tier = demo_router.tiers.get(name="gpt-4o-mini")
+    unsaved = policy_with_changes(
+        saved, {"min_quality_complex": 0.5, "output_tokens_moderate": 10, "fallback_tier": tier}
+    )
+    assert unsaved.complexity_min_quality == {"simple": 0.0, "moderate": 0.8, "complex": 0.5}
+    assert unsaved.expected_output_tokens["moderate"] == 10
+    assert unsaved.fallback_tier == "gpt-4o-mini" and unsaved.threshold == saved.threshold
+    assert saved.complexity_min_quality["complex"] == 0.9  # the saved policy is untouched
