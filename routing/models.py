@@ -88,8 +88,8 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 COMPLEXITY_FIELDS = tuple(
     (level, f"min_quality_{level}", f"output_tokens_{level}") for level in COMPLEXITY_LEVELS
 )
-COMPLEXITY_POLICY_FIELDS = tuple(
-    name for _, quality, tokens in COMPLEXITY_FIELDS for name in (quality, tokens)
+COMPLEXITY_POLICY_FIELDS = tuple(quality for _, quality, _ in COMPLEXITY_FIELDS) + tuple(
+    tokens for _, _, tokens in COMPLEXITY_FIELDS
 )
 
 
@@ -134,30 +134,36 @@ class Router(models.Model):
     )
     # Per complexity level: the minimum tier quality, and the output tokens a cost estimate assumes.
     min_quality_simple = models.FloatField(
+        "simple: minimum tier quality",
         default=_DEFAULT_POLICY.complexity_min_quality["simple"],
         validators=UNIT_INTERVAL,
-        help_text="Minimum tier quality for a simple query.",
+        help_text="The cheapest tier at least this good answers a simple query.",
     )
     min_quality_moderate = models.FloatField(
+        "moderate: minimum tier quality",
         default=_DEFAULT_POLICY.complexity_min_quality["moderate"],
         validators=UNIT_INTERVAL,
-        help_text="Minimum tier quality for a moderate query.",
     )
     min_quality_complex = models.FloatField(
+        "complex: minimum tier quality",
         default=_DEFAULT_POLICY.complexity_min_quality["complex"],
         validators=UNIT_INTERVAL,
-        help_text="Minimum tier quality for a complex query.",
     )
     output_tokens_simple = models.PositiveIntegerField(
+        "simple: expected output tokens",
         default=_DEFAULT_POLICY.expected_output_tokens["simple"],
         validators=COUNT_RANGE,
-        help_text="Expected output tokens of a simple query's answer (cost estimates).",
+        help_text="For cost estimates and the cost order of tiers.",
     )
     output_tokens_moderate = models.PositiveIntegerField(
-        default=_DEFAULT_POLICY.expected_output_tokens["moderate"], validators=COUNT_RANGE
+        "moderate: expected output tokens",
+        default=_DEFAULT_POLICY.expected_output_tokens["moderate"],
+        validators=COUNT_RANGE,
     )
     output_tokens_complex = models.PositiveIntegerField(
-        default=_DEFAULT_POLICY.expected_output_tokens["complex"], validators=COUNT_RANGE
+        "complex: expected output tokens",
+        default=_DEFAULT_POLICY.expected_output_tokens["complex"],
+        validators=COUNT_RANGE,
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
