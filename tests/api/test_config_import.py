@@ -157,6 +157,11 @@ def test_intent_names_as_teams_write_them_import_and_have_console_pages(
         page = console.get(url)
         assert page.status_code == 200 and name in page.text
         assert console.get(url + "edit/").status_code == 200
+        add = reverse("console:example_add", kwargs={"slug": "bank", "name": name})
+        assert console.post(add, {"text": f"a new line for {name}"}).status_code == 302
+        assert Intent.objects.get(router__slug="bank", name=name).examples.filter(
+            text=f"a new line for {name}"
+        ).exists()
 
 
 @pytest.mark.parametrize("name", ["New", "new", "bad name", "-dash", "slash/no", "é"])
