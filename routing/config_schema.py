@@ -324,7 +324,8 @@ def rule_problems(
 ) -> dict[str, str]:
     """A rule's own consistency (field -> problem): its regex compiles, its action has a target."""
     problems: dict[str, str] = {}
-    if kind == "regex" and pattern.strip() and (message := regex_error(pattern)):
+    compilable = pattern.strip() and len(pattern) <= PATTERN_CHARS  # longer: the schema says so
+    if kind == "regex" and compilable and (message := regex_error(pattern)):
         problems["pattern"] = f"invalid regular expression: {message}."
     if action == "route" and not has_intent:
         problems["intent"] = "a 'route' rule needs the intent it routes to."
@@ -342,6 +343,11 @@ def _items(document: dict, key: str) -> list[dict]:
         if isinstance(value, list)
         else []
     )
+
+
+def _reference(value: Any) -> str | None:
+    """A name another part refers to; anything but a string is the schema's problem, not ours."""
+    return value if isinstance(value, str) else None
 
 
 def _names(items: list[dict]) -> list[str]:
@@ -362,7 +368,8 @@ def config_cross_problems(document: dict[str, Any]) -> list[ConfigProblem]:
         name = tier.get("name")
         if isinstance(name, str) and name in seen_tiers:
             fail(f"tiers[{i}].name", f"duplicate tier name {name!r}.")
-        seen_tiers.add(name)
+        if isinstance(name, str):
+            seen_tiers.add(name)
 
     intent_names = set(_names(intents))
     seen_intents: dict[str, str] = {}
@@ -376,7 +383,7 @@ def config_cross_problems(document: dict[str, Any]) -> list[ConfigProblem]:
                     f"duplicate intent name {name!r} (ignoring case: {other!r}).",
                 )
             seen_intents.setdefault(name.casefold(), name)
-        min_tier = intent.get("min_tier")
+        min_tier = _reference(intent.get("min_tier"))
         if min_tier is not None and min_tier not in tier_names:
             fail(
                 f"intents[{i}].min_tier",
@@ -406,10 +413,11 @@ def config_cross_problems(document: dict[str, Any]) -> list[ConfigProblem]:
         )
         for key, message in own.items():
             fail(f"rules[{i}].{key}", message)
-        if rule.get("intent") is not None and rule.get("intent") not in intent_names:
-            fail(f"rules[{i}].intent", f"unknown intent {rule.get('intent')!r}.")
-        if rule.get("tier") is not None and rule.get("tier") not in tier_names:
-            fail(f"rules[{i}].tier", f"unknown tier {rule.get('tier')!r}.")
+        intent, tier = _reference(rule.get("intent")), _reference(rule.get("tier"))
+        if intent is not None and intent not in intent_names:
+            fail(f"rules[{i}].intent", f"unknown intent {intent!r}.")
+        if tier is not None and tier not in tier_names:
+            fail(f"rules[{i}].tier", f"unknown tier {tier!r}.")
 
     policy = document.get("policy")
     policy = policy if isinstance(policy, dict) else {}
@@ -418,7 +426,8 @@ def config_cross_problems(document: dict[str, Any]) -> list[ConfigProblem]:
     if isinstance(low, int | float) and isinstance(high, int | float):
         if message := ambiguity_band_problem(low, high):
             fail("policy.ambiguity_high", message)
-    fallback_intent, fallback_tier = policy.get("fallback_intent"), policy.get("fallback_tier")
+    fallback_intent = _reference(policy.get("fallback_intent"))
+    fallback_tier = _reference(policy.get("fallback_tier"))
     if fallback_intent is not None and fallback_intent not in intent_names:
         fail("policy.fallback_intent", f"unknown intent {fallback_intent!r}.")
     if fallback_tier is not None and fallback_tier not in tier_names:

@@ -159,9 +159,11 @@ def test_intent_names_as_teams_write_them_import_and_have_console_pages(
         assert console.get(url + "edit/").status_code == 200
         add = reverse("console:example_add", kwargs={"slug": "bank", "name": name})
         assert console.post(add, {"text": f"a new line for {name}"}).status_code == 302
-        assert Intent.objects.get(router__slug="bank", name=name).examples.filter(
-            text=f"a new line for {name}"
-        ).exists()
+        assert (
+            Intent.objects.get(router__slug="bank", name=name)
+            .examples.filter(text=f"a new line for {name}")
+            .exists()
+        )
 
 
 @pytest.mark.parametrize("name", ["New", "new", "bad name", "-dash", "slash/no", "é"])
@@ -270,3 +272,38 @@ def test_a_router_stored_before_a_rule_tightened_still_exports(api, demo_router)
     assert response.status_code == 422
     fields = [p["field"] for p in error_of(response)["details"]["problems"]]
     assert fields == [f"tiers[{index}].api_key_env"]
+
+
+# Documents of the wrong shape everywhere: the schema names the problems, nothing answers 500.
+JUNK = [
+    '{"slug": 5}',
+    '{"slug": "support", "name": "x", "intents": "x"}',
+    '{"slug": "support", "name": "x", "intents": [1, null, "a"]}',
+    '{"slug": "support", "name": "x", "tiers": [{"name": ["a"]}], "rules": [{"intent": ["x"],'
+    ' "tier": {"a": 1}, "action": "route", "kind": "regex", "pattern": 5}]}',
+    '{"slug": "support", "name": "x", "policy": {"ambiguity_low": "a", "fallback_intent": [1],'
+    ' "fallback_tier": {"x": 1}}}',
+    '{"slug": "support", "name": "x", "policy": []}',
+    '{"slug": "support", "name": "x", "complexity_examples": {"simple": "abc", "weird": [1]}}',
+    '{"slug": "support", "name": "x", "intents": [{"name": "a", "handler": "h",'
+    ' "examples": [1, "", ["x"]], "min_tier": {"x": 1}}]}',
+    '{"slug": "support", "name": "x", "version": 1e400}',
+    '{"slug": "support", "name": "x", "rules": [{"kind": "regex", "pattern": "(a", "action":'
+    ' "block", "reason": ["r"]}]}',
+    "NaN",
+    '"a string"',
+    "null",
+]
+
+
+@pytest.mark.parametrize("raw", JUNK)
+@pytest.mark.parametrize("query", ["", "?dry_run=true"])
+def test_documents_of_the_wrong_shape_never_500(api, demo_router, raw, query):
+    response = api.put(f"routers/{demo_router.slug}/config{query}", raw=raw)
+    assert response.status_code in (200, 422), response.content[:300]
+    if response.status_code == 422:
+        error_of(response)
+    else:
+        assert response.json()["problems"]
+    demo_router.refresh_from_db()
+    assert Router.objects.get(pk=demo_router.pk).version == demo_router.version
