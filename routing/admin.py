@@ -249,6 +249,17 @@ class IntentAdmin(VersionedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_example_count()
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Example:
+            return super().save_formset(request, form, formset, change)
+        examples = formset.save(commit=False)
+        for example in examples:
+            if example.pk is None:  # recorded as example_add records it
+                example.created_by = request.user
+            example.save()
+        for example in formset.deleted_objects:
+            example.delete()
+
     @admin.display(description="examples", ordering="example_count")
     def example_count(self, obj: Intent) -> int:
         return obj.example_count

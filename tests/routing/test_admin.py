@@ -69,6 +69,7 @@ def test_admin_intent_with_inline_example_bumps_version_and_computes_vector(
     assert demo_router.version == start + 1
     example = Example.objects.get(text="is my blender still under warranty")
     assert example.intent.name == "warranty" and example.vector is not None
+    assert example.created_by == superuser
 
 
 def test_admin_rejects_invalid_regex_with_the_error_shown(client, superuser, demo_router):
