@@ -1,61 +1,43 @@
 """A router's whole configuration as one JSON document: export, validation, diff.
 
 The document (format "semroute.router/1") is what the config API exports and imports, what a
-RouterVersion stores, what rollback re-applies and what the demo loader reads. Applying it lives in
-routing/services/ (`router_config_apply`).
+RouterVersion stores, what rollback re-applies and what the demo loader reads. Its one typed schema
+and every bound live in routing/config_schema.py; applying it lives in routing/services/
+(`router_config_apply`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import Prefetch
 
-from routing.engine.snapshot import (
-    CLASSIFICATION_METHODS,
-    COMPLEXITY_LEVELS,
-    KNN_AGGREGATIONS,
-    PROVIDERS,
-    RULE_ACTIONS,
-    RULE_KINDS,
-    Policy,
+from routing.config_schema import (
+    CONFIG_FORMAT,
+    INTENT_FIELDS,
+    POLICY_DEFAULTS,
+    RULE_FIELDS,
+    TIER_FIELDS,
+    ConfigProblem,
+    config_cross_problems,
+    config_schema_problems,
 )
-from routing.models import Example, Intent, ModelTier, Router, regex_error
+from routing.engine.snapshot import COMPLEXITY_LEVELS
+from routing.models import Example, Intent, Router
 
-CONFIG_FORMAT = "semroute.router/1"
-
-# The document's policy is the router's policy fields, defaulting as the engine's Policy does.
-POLICY_DEFAULTS: dict[str, Any] = {
-    field: getattr(Policy(), field) for field in Router.POLICY_FIELDS
-}
-TIER_FIELDS = (
-    "name",
-    "rank",
-    "provider",
-    "model",
-    "base_url",
-    "api_key_env",
-    "price_in_per_mtok",
-    "price_out_per_mtok",
-    "quality",
-    "latency_ms",
-    "enabled",
-)
-INTENT_FIELDS = ("name", "description", "handler", "threshold", "min_tier", "enabled")
-RULE_FIELDS = ("kind", "pattern", "priority", "action", "intent", "tier", "reason", "enabled")
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    field: str  # path into the document, e.g. "rules[2].pattern"
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+__all__ = [
+    "CONFIG_FORMAT",
+    "INTENT_FIELDS",
+    "POLICY_DEFAULTS",
+    "RULE_FIELDS",
+    "TIER_FIELDS",
+    "ConfigProblem",
+    "config_diff",
+    "config_normalise",
+    "config_validate",
+    "router_config_export",
+]
 
 
 def _price(value: Decimal) -> float:
@@ -132,213 +114,11 @@ def router_config_export(router: Router) -> dict[str, Any]:
     }
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-class _Checker:
-    """Collects every problem in a document instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[ConfigProblem] = []
-
-    def fail(self, field: str, message: str) -> None:
-        self.problems.append(ConfigProblem(field, message))
-
-    def string(
-        self, obj: dict, key: str, path: str, *, required: bool = True, max_length: int = 10_000
-    ) -> str | None:
-        value = obj.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{path}{key}", "is required.")
-            return None
-        if not isinstance(value, str):
-            self.fail(f"{path}{key}", "must be a string.")
-            return None
-        if required and not value.strip():
-            self.fail(f"{path}{key}", "must not be empty.")
-        if len(value) > max_length:
-            self.fail(f"{path}{key}", f"is longer than {max_length} characters.")
-        return value
-
-    def model_field(self, model: type[models.Model], field: str, value: Any, path: str) -> None:
-        """The model field's own validators, so an import accepts exactly what the console does."""
-        if not value:
-            return
-        try:
-            model._meta.get_field(field).run_validators(value)
-        except ValidationError as error:
-            self.fail(path, " ".join(error.messages))
-
-    def known_keys(self, obj: dict, path: str, allowed: tuple[str, ...]) -> None:
-        unknown = sorted(set(obj) - set(allowed))
-        if unknown:
-            self.fail(path.rstrip("."), f"unknown keys {unknown}; allowed: {list(allowed)}.")
-
-    def number(
-        self,
-        obj: dict,
-        key: str,
-        path: str,
-        *,
-        low: float | None = None,
-        high: float | None = None,
-        required: bool = True,
-        integer: bool = False,
-    ) -> float | None:
-        value = obj.get(key)
-        if value is None:
-            if required:
-                self.fail(f"{path}{key}", "is required.")
-            return None
-        if not _is_number(value) or (integer and not isinstance(value, int)):
-            self.fail(f"{path}{key}", f"must be {'an integer' if integer else 'a number'}.")
-            return None
-        if low is not None and value < low:
-            self.fail(f"{path}{key}", f"must be >= {low} (got {value}).")
-        if high is not None and value > high:
-            self.fail(f"{path}{key}", f"must be <= {high} (got {value}).")
-        return value
-
-    def choice(self, obj: dict, key: str, path: str, choices: tuple[str, ...]) -> str | None:
-        value = obj.get(key)
-        if value not in choices:
-            self.fail(f"{path}{key}", f"must be one of {list(choices)} (got {value!r}).")
-            return None
-        return value
-
-    def boolean(self, obj: dict, key: str, path: str) -> None:
-        if not isinstance(obj.get(key, True), bool):
-            self.fail(f"{path}{key}", "must be true or false.")
-
-    def objects(self, document: dict, key: str) -> list[dict]:
-        value = document.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.fail(key, "must be a list of objects.")
-            return []
-        return value
-
-
 def config_validate(document: Any) -> list[ConfigProblem]:
     """Every problem in a configuration document; an empty list means it can be applied."""
-    check = _Checker()
     if not isinstance(document, dict):
         return [ConfigProblem("", "The configuration must be a JSON object.")]
-    if document.get("format", CONFIG_FORMAT) != CONFIG_FORMAT:
-        check.fail("format", f"must be {CONFIG_FORMAT!r}.")
-    slug = check.string(document, "slug", "", max_length=64)
-    check.model_field(Router, "slug", slug, "slug")
-    check.string(document, "name", "", max_length=200)
-    check.string(document, "description", "", required=False)
-
-    tiers = check.objects(document, "tiers")
-    tier_names: set[str] = set()
-    for i, tier in enumerate(tiers):
-        path = f"tiers[{i}]."
-        check.known_keys(tier, path, TIER_FIELDS)
-        name = check.string(tier, "name", path, max_length=64)
-        if name in tier_names:
-            check.fail(f"{path}name", f"duplicate tier name {name!r}.")
-        tier_names.add(name or "")
-        check.number(tier, "rank", path, low=0, integer=True)
-        check.choice(tier, "provider", path, PROVIDERS)
-        check.string(tier, "model", path, max_length=200)
-        check.string(tier, "base_url", path, required=False, max_length=200)
-        env_name = check.string(tier, "api_key_env", path, required=False, max_length=100)
-        check.model_field(ModelTier, "api_key_env", env_name, f"{path}api_key_env")
-        check.number(tier, "price_in_per_mtok", path, low=0)
-        check.number(tier, "price_out_per_mtok", path, low=0)
-        check.number(tier, "quality", path, low=0, high=1)
-        check.number(tier, "latency_ms", path, low=0, required=False, integer=True)
-        check.boolean(tier, "enabled", path)
-
-    intents = check.objects(document, "intents")
-    intent_names: set[str] = set()
-    for i, intent in enumerate(intents):
-        path = f"intents[{i}]."
-        check.known_keys(intent, path, (*INTENT_FIELDS, "examples"))
-        name = check.string(intent, "name", path, max_length=64)
-        check.model_field(Intent, "name", name, f"{path}name")
-        if name in intent_names:
-            check.fail(f"{path}name", f"duplicate intent name {name!r}.")
-        intent_names.add(name or "")
-        check.string(intent, "description", path, required=False)
-        check.string(intent, "handler", path, max_length=200)
-        check.number(intent, "threshold", path, low=0, high=1, required=False)
-        min_tier = intent.get("min_tier")
-        if min_tier is not None and min_tier not in tier_names:
-            check.fail(
-                f"{path}min_tier", f"unknown tier {min_tier!r}; tiers are {sorted(tier_names)}."
-            )
-        check.boolean(intent, "enabled", path)
-        examples = intent.get("examples", [])
-        if not isinstance(examples, list):
-            check.fail(f"{path}examples", "must be a list of strings.")
-            continue
-        for j, text in enumerate(examples):
-            if not isinstance(text, str) or not text.strip():
-                check.fail(f"{path}examples[{j}]", "must be a non-empty string.")
-
-    complexity = document.get("complexity_examples", {})
-    if not isinstance(complexity, dict):
-        check.fail("complexity_examples", f"must be an object with keys {list(COMPLEXITY_LEVELS)}.")
-    else:
-        for level, texts in complexity.items():
-            if level not in COMPLEXITY_LEVELS:
-                check.fail(
-                    f"complexity_examples.{level}", f"unknown level; use {list(COMPLEXITY_LEVELS)}."
-                )
-            elif not isinstance(texts, list) or not all(
-                isinstance(t, str) and t.strip() for t in texts
-            ):
-                check.fail(f"complexity_examples.{level}", "must be a list of non-empty strings.")
-
-    for i, rule in enumerate(check.objects(document, "rules")):
-        path = f"rules[{i}]."
-        check.known_keys(rule, path, RULE_FIELDS)
-        kind = check.choice(rule, "kind", path, RULE_KINDS)
-        pattern = check.string(rule, "pattern", path, max_length=500)
-        if kind == "regex" and pattern and (message := regex_error(pattern)):
-            check.fail(f"{path}pattern", f"invalid regular expression: {message}.")
-        check.number(rule, "priority", path, integer=True, required=False)
-        action = check.choice(rule, "action", path, RULE_ACTIONS)
-        if action == "route" and rule.get("intent") not in intent_names:
-            check.fail(
-                f"{path}intent", f"a 'route' rule needs a known intent; got {rule.get('intent')!r}."
-            )
-        if action == "min_tier" and rule.get("tier") not in tier_names:
-            check.fail(
-                f"{path}tier", f"a 'min_tier' rule needs a known tier; got {rule.get('tier')!r}."
-            )
-        if action == "block" and not str(rule.get("reason") or "").strip():
-            check.fail(f"{path}reason", "a 'block' rule needs a reason.")
-        check.boolean(rule, "enabled", path)
-
-    policy = document.get("policy", {})
-    if not isinstance(policy, dict):
-        check.fail("policy", "must be an object.")
-        return check.problems
-    unknown = sorted(set(policy) - set(POLICY_DEFAULTS))
-    if unknown:
-        check.fail("policy", f"unknown keys {unknown}.")
-    merged = {**POLICY_DEFAULTS, **policy}
-    check.choice(merged, "method", "policy.", CLASSIFICATION_METHODS)
-    check.choice(merged, "aggregation", "policy.", KNN_AGGREGATIONS)
-    check.number(merged, "top_k", "policy.", low=1, high=100, integer=True)
-    low = check.number(merged, "ambiguity_low", "policy.", low=0, high=1)
-    high = check.number(merged, "ambiguity_high", "policy.", low=0, high=1)
-    if low is not None and high is not None and low > high:
-        check.fail("policy.ambiguity_high", "must be >= policy.ambiguity_low.")
-    check.number(merged, "threshold", "policy.", low=0, high=1)
-    check.number(merged, "cache_ttl_seconds", "policy.", low=0, integer=True)
-    check.number(merged, "latency_budget_ms", "policy.", low=1, integer=True, required=False)
-    check.number(merged, "similarity_floor", "policy.", low=-1, high=1, required=False)
-    if merged["fallback_intent"] is not None and merged["fallback_intent"] not in intent_names:
-        check.fail("policy.fallback_intent", f"unknown intent {merged['fallback_intent']!r}.")
-    if merged["fallback_tier"] is not None and merged["fallback_tier"] not in tier_names:
-        check.fail("policy.fallback_tier", f"unknown tier {merged['fallback_tier']!r}.")
-    return check.problems
+    return config_schema_problems(document) + config_cross_problems(document)
 
 
 def _by_name(items: list[dict]) -> dict[str, dict]:

@@ -1,12 +1,18 @@
-"""Console forms. They validate input; the services in routing/services/ make the changes."""
+"""Console forms. They validate input; the services in routing/services/ make the changes.
+
+Configuration forms are built from the model fields, whose validators take their bounds from
+routing/config_schema.py: the console accepts exactly what the import and the admin accept.
+"""
 
 from __future__ import annotations
+
+import copy
 
 from django import forms
 from django.conf import settings
 
-from routing.config_io import TIER_FIELDS
-from routing.engine.snapshot import CLASSIFICATION_METHODS, KNN_AGGREGATIONS, RULE_KINDS
+from routing.config_schema import MAX_EXAMPLE_CHARS, TIER_FIELDS
+from routing.engine.snapshot import CLASSIFICATION_METHODS, RULE_KINDS
 from routing.models import Intent, ModelTier, Router, Rule
 
 MAX_BATCH_QUERIES = 500
@@ -61,7 +67,8 @@ class TierForm(RouterScopedForm):
 
 class ExampleForm(forms.Form):
     text = forms.CharField(
-        max_length=2000, widget=forms.TextInput(attrs={"placeholder": "A query that belongs here"})
+        max_length=MAX_EXAMPLE_CHARS,
+        widget=forms.TextInput(attrs={"placeholder": "A query that belongs here"}),
     )
 
 
@@ -85,40 +92,34 @@ class PatternTestForm(forms.Form):
     pattern = forms.CharField(max_length=500)
 
 
-class PolicyForm(forms.Form):
-    """The router's policy fields; cleaned_data maps straight onto router_policy_update(changes=...)."""
+class PolicyForm(forms.ModelForm):
+    """The router's policy fields; cleaned_data maps straight onto router_policy_update(changes=...).
 
-    method = forms.ChoiceField(choices=_choices(CLASSIFICATION_METHODS))
-    top_k = forms.IntegerField(min_value=1, max_value=100)
-    aggregation = forms.ChoiceField(choices=_choices(KNN_AGGREGATIONS))
-    threshold = forms.FloatField(min_value=0.0, max_value=1.0)
-    ambiguity_low = forms.FloatField(min_value=0.0, max_value=1.0)
-    ambiguity_high = forms.FloatField(min_value=0.0, max_value=1.0)
-    fallback_intent = forms.ModelChoiceField(queryset=Intent.objects.none(), required=False)
-    fallback_tier = forms.ModelChoiceField(queryset=ModelTier.objects.none(), required=False)
-    cache_ttl_seconds = forms.IntegerField(min_value=0)
-    latency_budget_ms = forms.IntegerField(min_value=1, required=False)
-    similarity_floor = forms.FloatField(
-        min_value=-1.0,
-        max_value=1.0,
-        required=False,
-        help_text="In-domain check. Empty: learned from the examples; -1: off.",
-    )
+    Validated on a copy of the router, so the view's router keeps its saved values until the
+    service saves the change (and can tell what changed).
+    """
 
-    def __init__(self, *args, router: Router, **kwargs):
-        kwargs.setdefault("initial", {name: getattr(router, name) for name in self.base_fields})
-        super().__init__(*args, **kwargs)
+    class Meta:
+        model = Router
+        fields = list(Router.POLICY_FIELDS)
+        help_texts = {
+            "similarity_floor": "In-domain check. Empty: learned from the examples; -1: off."
+        }
+
+    def __init__(self, data=None, *args, router: Router, **kwargs):
+        if data is not None:
+            # A post that leaves a policy field out keeps its saved value (older pages and scripts
+            # post only the fields they know).
+            data = data.copy()
+            for name in Router.POLICY_FIELDS:
+                if name not in data:
+                    value = getattr(
+                        router, f"{name}_id" if name in Router.POLICY_REFERENCES else name
+                    )
+                    data[name] = "" if value is None else value
+        super().__init__(data, *args, instance=copy.copy(router), **kwargs)
         self.fields["fallback_intent"].queryset = Intent.objects.filter(router=router)
         self.fields["fallback_tier"].queryset = ModelTier.objects.filter(router=router)
-
-    def clean(self):
-        cleaned = super().clean()
-        low, high = cleaned.get("ambiguity_low"), cleaned.get("ambiguity_high")
-        if low is not None and high is not None and low > high:
-            self.add_error(
-                "ambiguity_high", "The ambiguity band's high bound must be >= its low bound."
-            )
-        return cleaned
 
 
 class QueryForm(forms.Form):

@@ -6,15 +6,39 @@ in the same transaction; nothing here has save() logic or signals.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-import regex
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    URLValidator,
+)
 from django.db import models
 from django.db.models import Count, F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
+from routing.config_schema import (
+    BASE_URL_SCHEMES,
+    INT_MAX,
+    INT_MIN,
+    INTENT_NAME_MESSAGE,
+    INTENT_NAME_PATTERN,
+    KEY_VARIABLE_MESSAGE,
+    KEY_VARIABLE_PATTERN,
+    PRICE_DECIMAL_PLACES,
+    PRICE_MAX,
+    PRICE_MAX_DIGITS,
+    SMALL_INT_MAX,
+    TOP_K_MAX,
+    ambiguity_band_problem,
+    rule_problems,
+    text_problem,
+)
 from routing.engine.snapshot import (
     CLASSIFICATION_METHODS,
     COMPLEXITY_LEVELS,
@@ -22,26 +46,57 @@ from routing.engine.snapshot import (
     PROVIDERS,
     RULE_ACTIONS,
     RULE_KINDS,
+    Policy,
 )
+from routing.provider_keys import key_variable_allowed, key_variable_refusal
 
-UNIT_INTERVAL = [MinValueValidator(0.0), MaxValueValidator(1.0)]
-NON_NEGATIVE = [MinValueValidator(0.0)]
-intent_name_validator = RegexValidator(
-    # "new" is the console's "add an intent" address (/r/<router>/intents/new/).
-    r"^(?!new$)[a-z0-9][a-z0-9_.-]{0,63}$",
-    "Use lowercase letters, digits, '_', '.' or '-' (at most 64 characters), starting with a letter "
-    "or digit; 'new' is reserved.",
-)
+
+def finite_number_validator(value) -> None:
+    """NaN passes every min/max comparison and infinity fits no column: refuse both."""
+    if value is not None and not math.isfinite(value):
+        raise ValidationError("Enter a finite number.", code="not_finite")
+
+
+# Bounds come from routing/config_schema.py, so the console, the admin and the import agree.
+UNIT_INTERVAL = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(1.0)]
+PRICE_RANGE = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(PRICE_MAX)]
+COUNT_RANGE = [MaxValueValidator(INT_MAX)]
+intent_name_validator = RegexValidator(INTENT_NAME_PATTERN, INTENT_NAME_MESSAGE)
+_DEFAULT_POLICY = Policy()
+
+
+def storable_text_validator(value: str) -> None:
+    """Refuse NUL and lone surrogates: PostgreSQL cannot store them, SQLite would store garbage."""
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise ValidationError(f"The text {problem}", code="unstorable")
+
+
+def key_variable_validator(value: str) -> None:
+    """Only allow-listed environment variables may hold a provider key (routing/provider_keys.py)."""
+    if value and not key_variable_allowed(value):
+        raise ValidationError(key_variable_refusal(value), code="key_variable_refused")
+
+
+TEXT = [storable_text_validator]
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(value, value.replace("_", " ")) for value in values]
 
 
+# Router fields per complexity level: (level, minimum quality field, expected output tokens field).
+COMPLEXITY_FIELDS = tuple(
+    (level, f"min_quality_{level}", f"output_tokens_{level}") for level in COMPLEXITY_LEVELS
+)
+COMPLEXITY_POLICY_FIELDS = tuple(quality for _, quality, _ in COMPLEXITY_FIELDS) + tuple(
+    tokens for _, _, tokens in COMPLEXITY_FIELDS
+)
+
+
 class Router(models.Model):
     slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=200, validators=TEXT)
+    description = models.TextField(blank=True, validators=TEXT)
     version = models.PositiveIntegerField(default=0, editable=False)
 
     # Routing policy
@@ -49,7 +104,7 @@ class Router(models.Model):
         max_length=16, choices=_choices(CLASSIFICATION_METHODS), default="linear"
     )
     top_k = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(100)]
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(TOP_K_MAX)]
     )
     aggregation = models.CharField(max_length=8, choices=_choices(KNN_AGGREGATIONS), default="mean")
     threshold = models.FloatField(
@@ -67,13 +122,48 @@ class Router(models.Model):
     fallback_tier = models.ForeignKey(
         "ModelTier", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    cache_ttl_seconds = models.PositiveIntegerField(default=300)
-    latency_budget_ms = models.PositiveIntegerField(null=True, blank=True)
+    cache_ttl_seconds = models.PositiveIntegerField(default=300, validators=COUNT_RANGE)
+    latency_budget_ms = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)]
+    )
     similarity_floor = models.FloatField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(-1.0), MaxValueValidator(1.0)],
+        validators=[finite_number_validator, MinValueValidator(-1.0), MaxValueValidator(1.0)],
         help_text="In-domain check: minimum similarity of a query to its intent. Empty: learned from the examples; -1: off.",
+    )
+    # Per complexity level: the minimum tier quality, and the output tokens a cost estimate assumes.
+    min_quality_simple = models.FloatField(
+        "simple: minimum tier quality",
+        default=_DEFAULT_POLICY.complexity_min_quality["simple"],
+        validators=UNIT_INTERVAL,
+        help_text="The cheapest tier at least this good answers a simple query.",
+    )
+    min_quality_moderate = models.FloatField(
+        "moderate: minimum tier quality",
+        default=_DEFAULT_POLICY.complexity_min_quality["moderate"],
+        validators=UNIT_INTERVAL,
+    )
+    min_quality_complex = models.FloatField(
+        "complex: minimum tier quality",
+        default=_DEFAULT_POLICY.complexity_min_quality["complex"],
+        validators=UNIT_INTERVAL,
+    )
+    output_tokens_simple = models.PositiveIntegerField(
+        "simple: expected output tokens",
+        default=_DEFAULT_POLICY.expected_output_tokens["simple"],
+        validators=COUNT_RANGE,
+        help_text="For cost estimates and the cost order of tiers.",
+    )
+    output_tokens_moderate = models.PositiveIntegerField(
+        "moderate: expected output tokens",
+        default=_DEFAULT_POLICY.expected_output_tokens["moderate"],
+        validators=COUNT_RANGE,
+    )
+    output_tokens_complex = models.PositiveIntegerField(
+        "complex: expected output tokens",
+        default=_DEFAULT_POLICY.expected_output_tokens["complex"],
+        validators=COUNT_RANGE,
     )
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,6 +182,7 @@ class Router(models.Model):
         "cache_ttl_seconds",
         "latency_budget_ms",
         "similarity_floor",
+        *COMPLEXITY_POLICY_FIELDS,
     )
     EDITABLE_FIELDS = ("name", "description", *POLICY_FIELDS, "updated_at")
 
@@ -102,10 +193,10 @@ class Router(models.Model):
         return self.slug
 
     def clean(self) -> None:
-        if self.ambiguity_low > self.ambiguity_high:
-            raise ValidationError(
-                {"ambiguity_high": "The ambiguity band's high bound must be >= its low bound."}
-            )
+        if None not in (self.ambiguity_low, self.ambiguity_high) and (
+            problem := ambiguity_band_problem(self.ambiguity_low, self.ambiguity_high)
+        ):
+            raise ValidationError({"ambiguity_high": problem[0].upper() + problem[1:]})
         if self.pk:
             if self.fallback_intent_id and self.fallback_intent.router_id != self.pk:
                 raise ValidationError(
@@ -157,10 +248,13 @@ class Intent(models.Model):
     name = models.CharField(max_length=64, validators=[intent_name_validator])
     description = models.TextField(
         blank=True,
+        validators=TEXT,
         help_text="Shown to the LLM classifier; say what belongs here and what does not.",
     )
     handler = models.CharField(
-        max_length=200, help_text="The application's pipeline or handler name returned to callers."
+        max_length=200,
+        validators=TEXT,
+        help_text="The application's pipeline or handler name returned to callers.",
     )
     threshold = models.FloatField(
         null=True,
@@ -180,7 +274,12 @@ class Intent(models.Model):
     class Meta:
         ordering = ["router", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["router", "name"], name="intent_unique_name_per_router")
+            models.UniqueConstraint(
+                "router",
+                Lower("name"),
+                name="intent_unique_name_per_router_ci",
+                violation_error_message="An intent with this name already exists in this router (names are compared ignoring case).",
+            )
         ]
 
     def __str__(self) -> str:
@@ -206,7 +305,7 @@ class EmbeddedTextQuerySet(models.QuerySet):
 class EmbeddedText(models.Model):
     """A labelled text with its embedding (float32 bytes) and the encoder that made it."""
 
-    text = models.TextField()
+    text = models.TextField(validators=TEXT)
     vector = models.BinaryField(null=True, blank=True, editable=False)
     encoder = models.CharField(max_length=100, blank=True, editable=False)
     source = models.CharField(
@@ -260,31 +359,43 @@ class ModelTier(models.Model):
     router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="tiers")
     name = models.CharField(max_length=64, validators=[intent_name_validator])
     rank = models.PositiveSmallIntegerField(
-        help_text="1 = cheapest/weakest; higher = more capable."
+        validators=[MaxValueValidator(SMALL_INT_MAX)],
+        help_text="1 = cheapest/weakest; higher = more capable.",
     )
     provider = models.CharField(max_length=20, choices=_choices(PROVIDERS))
-    model = models.CharField(max_length=200)
+    model = models.CharField(max_length=200, validators=TEXT)
     base_url = models.URLField(
-        blank=True, help_text="Only for OpenAI-compatible servers or proxies."
+        blank=True,
+        validators=[URLValidator(schemes=BASE_URL_SCHEMES)],
+        help_text="Only for OpenAI-compatible servers or proxies.",
     )
     api_key_env = models.CharField(
         max_length=100,
         blank=True,
         validators=[
-            RegexValidator(
-                r"^[A-Z_][A-Z0-9_]*$", "Name an environment variable, e.g. OPENAI_API_KEY."
-            )
+            RegexValidator(KEY_VARIABLE_PATTERN, KEY_VARIABLE_MESSAGE),
+            key_variable_validator,
         ],
-        help_text="Name of the environment variable holding the key (never the key itself).",
+        help_text="Name of the environment variable holding the key (never the key itself); "
+        "allowed: names ending in _API_KEY or starting with SEMROUTE_KEY_, or listed in "
+        "SEMROUTE_PROVIDER_KEY_VARS.",
     )
     price_in_per_mtok = models.DecimalField(
-        "price per 1M input tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE
+        "price per 1M input tokens (USD)",
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
+        validators=PRICE_RANGE,
     )
     price_out_per_mtok = models.DecimalField(
-        "price per 1M output tokens (USD)", max_digits=10, decimal_places=4, validators=NON_NEGATIVE
+        "price per 1M output tokens (USD)",
+        max_digits=PRICE_MAX_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
+        validators=PRICE_RANGE,
     )
     quality = models.FloatField(validators=UNIT_INTERVAL, help_text="0-1, measured answer quality.")
-    latency_ms = models.PositiveIntegerField(default=0, help_text="Typical latency of one answer.")
+    latency_ms = models.PositiveIntegerField(
+        default=0, validators=COUNT_RANGE, help_text="Typical latency of one answer."
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -297,20 +408,15 @@ class ModelTier(models.Model):
         return self.name
 
 
-def regex_error(pattern: str) -> str | None:
-    """The compile error of a rule's regex, or None when it is valid."""
-    try:
-        regex.compile(pattern)
-    except regex.error as exc:
-        return str(exc)
-    return None
-
-
 class Rule(models.Model):
     router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="rules")
     kind = models.CharField(max_length=8, choices=_choices(RULE_KINDS), default="keyword")
-    pattern = models.CharField(max_length=500)
-    priority = models.IntegerField(default=0, help_text="Higher runs first.")
+    pattern = models.CharField(max_length=500, validators=TEXT)
+    priority = models.IntegerField(
+        default=0,
+        validators=[MinValueValidator(INT_MIN), MaxValueValidator(INT_MAX)],
+        help_text="Higher runs first.",
+    )
     action = models.CharField(max_length=8, choices=_choices(RULE_ACTIONS), default="route")
     intent = models.ForeignKey(
         Intent, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
@@ -318,7 +424,7 @@ class Rule(models.Model):
     tier = models.ForeignKey(
         ModelTier, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
     )
-    reason = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(max_length=300, blank=True, validators=TEXT)
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -328,17 +434,19 @@ class Rule(models.Model):
         return f"{self.kind}:{self.pattern}"
 
     def clean(self) -> None:
-        errors = {}
-        if not self.pattern.strip():
+        errors = {
+            field: message[0].upper() + message[1:]
+            for field, message in rule_problems(
+                kind=self.kind,
+                pattern=self.pattern or "",
+                action=self.action,
+                has_intent=bool(self.intent_id),
+                has_tier=bool(self.tier_id),
+                reason=self.reason or "",
+            ).items()
+        }
+        if not (self.pattern or "").strip():
             errors["pattern"] = "The pattern is empty."
-        elif self.kind == "regex" and (message := regex_error(self.pattern)):
-            errors["pattern"] = f"Invalid regular expression: {message}."
-        if self.action == "route" and not self.intent_id:
-            errors["intent"] = "A 'route' rule needs the intent it routes to."
-        if self.action == "min_tier" and not self.tier_id:
-            errors["tier"] = "A 'min tier' rule needs the tier it forces."
-        if self.action == "block" and not self.reason.strip():
-            errors["reason"] = "A 'block' rule needs a reason (it is returned to the caller)."
         if self.intent_id and self.router_id and self.intent.router_id != self.router_id:
             errors["intent"] = "The intent must belong to the same router."
         if self.tier_id and self.router_id and self.tier.router_id != self.router_id:
@@ -357,6 +465,8 @@ class RouterVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who made it when no user did, e.g. "key uxapp" for an API key's import.
+    author_label = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -368,6 +478,13 @@ class RouterVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.router.slug} v{self.number}"
 
+    @property
+    def author(self) -> str:
+        """The user's name, else the recorded label (an API key), else "system"."""
+        if self.created_by_id and self.created_by:
+            return self.created_by.username
+        return self.author_label or "system"
+
 
 API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read")
 
@@ -378,7 +495,7 @@ class APIKeyQuerySet(models.QuerySet):
 
 
 class APIKey(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=TEXT)
     prefix = models.CharField(
         max_length=16, unique=True, editable=False, help_text="Visible start of the key."
     )
@@ -387,7 +504,7 @@ class APIKey(models.Model):
     routers = models.ManyToManyField(
         Router, blank=True, related_name="api_keys", help_text="Empty: every router."
     )
-    rate_limit_per_minute = models.PositiveIntegerField(default=6000)
+    rate_limit_per_minute = models.PositiveIntegerField(default=6000, validators=COUNT_RANGE)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

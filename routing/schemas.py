@@ -138,20 +138,3 @@ class ConfigApplyOut(Schema):
     version: int | None
     changes: list[str]
     problems: list[ConfigProblemOut]
-
-
-class ConfigDocumentOut(Schema):
-    """A router's whole configuration (format semroute.router/1); PUT the same document to import."""
-
-    model_config = ConfigDict(extra="allow")
-
-    format: str
-    slug: str
-    name: str
-    description: str
-    version: int
-    policy: dict[str, Any]
-    tiers: list[dict[str, Any]]
-    intents: list[dict[str, Any]]
-    complexity_examples: dict[str, list[str]]
-    rules: list[dict[str, Any]]

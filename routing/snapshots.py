@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+from typing import Any
 
 import numpy as np
 from django.db import connections
 
 from routing.engine import CompiledRouter, compile_router
 from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
-from routing.models import ComplexityExample, Example, Intent, Router
+from routing.models import (
+    COMPLEXITY_FIELDS,
+    COMPLEXITY_POLICY_FIELDS,
+    ComplexityExample,
+    Example,
+    Intent,
+    ModelTier,
+    Router,
+)
 from routing.vectors import active_encoder, example_vectors_compute
 
 logger = logging.getLogger("semroute.snapshots")
@@ -88,33 +98,61 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
             # a rule routing to a disabled intent is off with it
             if not (rule.action == "route" and rule.intent_id not in intent_names)
         ),
-        tiers=tuple(
-            TierSpec(
-                name=tier.name,
-                rank=tier.rank,
-                provider=tier.provider,
-                model=tier.model,
-                price_in_per_mtok=float(tier.price_in_per_mtok),
-                price_out_per_mtok=float(tier.price_out_per_mtok),
-                quality=tier.quality,
-                latency_ms=tier.latency_ms,
-                base_url=tier.base_url,
-                api_key_env=tier.api_key_env,
-                enabled=tier.enabled,
-            )
-            for tier in tiers
-        ),
+        tiers=tuple(tier_spec(tier) for tier in tiers),
         policy=router_policy(router, intent_names=intent_names, tier_names=tier_names),
+    )
+
+
+def tier_spec(tier: ModelTier) -> TierSpec:
+    """The engine's view of one model tier."""
+    return TierSpec(
+        name=tier.name,
+        rank=tier.rank,
+        provider=tier.provider,
+        model=tier.model,
+        price_in_per_mtok=float(tier.price_in_per_mtok),
+        price_out_per_mtok=float(tier.price_out_per_mtok),
+        quality=tier.quality,
+        latency_ms=tier.latency_ms,
+        base_url=tier.base_url,
+        api_key_env=tier.api_key_env,
+        enabled=tier.enabled,
     )
 
 
 def router_policy(
     router: Router, *, intent_names: dict[int, str], tier_names: dict[int, str]
 ) -> Policy:
-    return Policy(
-        **router.policy_values(),
-        fallback_intent=intent_names.get(router.fallback_intent_id),
-        fallback_tier=tier_names.get(router.fallback_tier_id),
+    return policy_with_changes(
+        Policy(),
+        {
+            **router.policy_values(),
+            "fallback_intent": intent_names.get(router.fallback_intent_id),
+            "fallback_tier": tier_names.get(router.fallback_tier_id),
+        },
+    )
+
+
+def policy_with_changes(policy: Policy, changes: dict[str, Any]) -> Policy:
+    """`policy` with Router.POLICY_FIELDS values applied (the console's unsaved policy, too).
+
+    Per-level fields (min_quality_simple, output_tokens_complex, ...) go into the engine's
+    complexity_min_quality / expected_output_tokens; a fallback may be a name or a model object.
+    """
+    values = {
+        name: value for name, value in changes.items() if name not in COMPLEXITY_POLICY_FIELDS
+    }
+    for name in Router.POLICY_REFERENCES:
+        if name in values and values[name] is not None and not isinstance(values[name], str):
+            values[name] = values[name].name
+    quality, tokens = dict(policy.complexity_min_quality), dict(policy.expected_output_tokens)
+    for level, quality_field, tokens_field in COMPLEXITY_FIELDS:
+        if changes.get(quality_field) is not None:
+            quality[level] = float(changes[quality_field])
+        if changes.get(tokens_field) is not None:
+            tokens[level] = int(changes[tokens_field])
+    return dataclasses.replace(
+        policy, **values, complexity_min_quality=quality, expected_output_tokens=tokens
     )
 
 

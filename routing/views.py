@@ -49,7 +49,7 @@ from routing.services.versioning import (
     config_object_save,
     router_policy_update,
 )
-from routing.snapshots import compiled_router
+from routing.snapshots import compiled_router, policy_with_changes
 
 MAX_LISTED_EXAMPLES = 500
 
@@ -379,12 +379,7 @@ def tier_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
 
 
 def _unsaved_policy(saved: Policy, cleaned: dict) -> Policy:
-    values = {**cleaned}
-    values["fallback_intent"] = (
-        cleaned["fallback_intent"].name if cleaned["fallback_intent"] else None
-    )
-    values["fallback_tier"] = cleaned["fallback_tier"].name if cleaned["fallback_tier"] else None
-    return dataclasses.replace(saved, **values)
+    return policy_with_changes(saved, cleaned)
 
 
 @login_required

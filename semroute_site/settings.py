@@ -129,6 +129,10 @@ if not (
 SEMROUTE_ENCODER_THREADS = env_int("SEMROUTE_ENCODER_THREADS", 1, minimum=1)
 SEMROUTE_EMBED_BATCH_SIZE = env_int("SEMROUTE_EMBED_BATCH_SIZE", 64, minimum=1)
 SEMROUTE_MAX_QUERY_CHARS = env_int("SEMROUTE_MAX_QUERY_CHARS", 8000, minimum=1)
+# Config documents (PUT /api/v1/routers/<slug>/config only; gzip bodies bounded once decompressed).
+SEMROUTE_MAX_CONFIG_BYTES = env_int("SEMROUTE_MAX_CONFIG_BYTES", 64 * 1024 * 1024, minimum=1)
+# Extra environment variables a tier may name as its provider key (routing/provider_keys.py).
+SEMROUTE_PROVIDER_KEY_VARS = env_list("SEMROUTE_PROVIDER_KEY_VARS", [])
 
 # Decision log: rows wait in a bounded per-worker buffer and are written in bulk off the request path.
 SEMROUTE_DECISION_LOG_FLUSH_SECONDS = (

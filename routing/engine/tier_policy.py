@@ -81,3 +81,22 @@ def choose_tier(
         f"chose the best available ({choice.tier.name}, quality {best_quality:g})"
     )
     return choice
+
+
+def complexity_tier_map(
+    tiers: list[TierSpec], policy, *, input_tokens: int = 100
+) -> dict[str, str | None]:
+    """The tier each complexity level gets from the policy's floors alone (no intent, no rule):
+    {"simple": "gpt-4o-mini", ...}; None when no tier is enabled. `policy` is a snapshot Policy."""
+    enabled = [tier for tier in tiers if tier.enabled]
+    mapping: dict[str, str | None] = {}
+    for level, floor in policy.complexity_min_quality.items():
+        choice = choose_tier(
+            enabled,
+            required_quality=float(floor),
+            input_tokens=input_tokens,
+            output_tokens=int(policy.expected_output_tokens.get(level, 0)),
+            latency_budget_ms=policy.latency_budget_ms,
+        )
+        mapping[level] = choice.tier.name if choice.tier else None
+    return mapping

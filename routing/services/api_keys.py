@@ -14,7 +14,12 @@ from routing.services.versioning import user_or_none
 
 
 def api_key_create(
-    *, name: str, scopes: Sequence[str], routers: Sequence[Router] = (), user=None
+    *,
+    name: str,
+    scopes: Sequence[str],
+    routers: Sequence[Router] = (),
+    rate_limit_per_minute: int | None = None,
+    user=None,
 ) -> tuple[APIKey, str]:
     """Create an API key; the raw key is returned once and only its hash is stored."""
     prefix, raw_key = api_key_new_secret()
@@ -25,6 +30,8 @@ def api_key_create(
         scopes=list(scopes),
         created_by=user_or_none(user),
     )
+    if rate_limit_per_minute is not None:
+        key.rate_limit_per_minute = rate_limit_per_minute
     key.full_clean()
     with transaction.atomic():
         key.save()

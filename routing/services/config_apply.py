@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from routing.config_io import (
     TIER_FIELDS,
@@ -25,7 +25,7 @@ from routing.models import (
     RouterVersion,
     Rule,
 )
-from routing.services.versioning import router_bump_version, user_or_none
+from routing.services.versioning import router_bump_version, router_lock, user_or_none
 from routing.tasks import example_vectors_enqueue
 
 
@@ -45,11 +45,13 @@ def router_config_apply(
     dry_run: bool = False,
     summary: str | None = None,
     source: str = ExampleSource.IMPORT,
+    author_label: str = "",
 ) -> ConfigApplyResult:
     """Validate a whole configuration document and apply it atomically as one new version.
 
     Creates the router when `router` is None and no router has the document's slug. Existing
     examples keep their vectors; nothing changes (and no version is made) when the diff is empty.
+    `author_label` records a non-user author on the version (e.g. "key uxapp").
     """
     problems = config_validate(document)
     if router is not None and not problems and document["slug"] != router.slug:
@@ -67,12 +69,33 @@ def router_config_apply(
         changes = [f"created router {document['slug']}"]
         if dry_run:
             return ConfigApplyResult(router=None, problems=[], changes=changes, applied=False)
-        with transaction.atomic():
-            router = Router.objects.create(slug=document["slug"], name=document["name"], version=0)
-            empty = config_normalise({"slug": document["slug"], "name": ""})
-            _apply_document(router, document, empty, user=user_or_none(user), source=source)
-            router_bump_version(router=router, user=user, summary=summary or changes[0])
-            example_vectors_enqueue(router.pk)
+        try:
+            with transaction.atomic():
+                router = Router.objects.create(
+                    slug=document["slug"], name=document["name"], version=0
+                )
+                empty = config_normalise({"slug": document["slug"], "name": ""})
+                _apply_document(router, document, empty, user=user_or_none(user), source=source)
+                router_bump_version(
+                    router=router,
+                    user=user,
+                    summary=summary or changes[0],
+                    author_label=author_label,
+                )
+                example_vectors_enqueue(router.pk)
+        except IntegrityError:
+            # A concurrent import created the router first: apply this one over it, as the next version.
+            router = Router.objects.filter(slug=document["slug"]).first()
+            if router is None:
+                raise
+            return router_config_apply(
+                document=document,
+                user=user,
+                router=router,
+                summary=summary,
+                source=source,
+                author_label=author_label,
+            )
         return ConfigApplyResult(router=router, problems=[], changes=changes, applied=True)
     if dry_run:
         changes = config_diff(router_config_export(router), document)
@@ -80,13 +103,18 @@ def router_config_apply(
     with transaction.atomic():
         # The current configuration is read under the router's lock: only what differs from it
         # is written, so it must be what a concurrent change left behind, not what preceded it.
-        Router.objects.select_for_update().filter(pk=router.pk).exists()
+        router_lock(router)
         current = router_config_export(router)
         changes = config_diff(current, document)
         if not changes:
             return ConfigApplyResult(router=router, problems=[], changes=[], applied=False)
         _apply_document(router, document, current, user=user_or_none(user), source=source)
-        router_bump_version(router=router, user=user, summary=summary or "; ".join(changes))
+        router_bump_version(
+            router=router,
+            user=user,
+            summary=summary or "; ".join(changes),
+            author_label=author_label,
+        )
         example_vectors_enqueue(router.pk)
     return ConfigApplyResult(router=router, problems=[], changes=changes, applied=True)
 

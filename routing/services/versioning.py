@@ -22,17 +22,28 @@ from routing.models import (
 from routing.tasks import example_vectors_enqueue
 
 
-def router_bump_version(*, router: Router, user=None, summary: str) -> RouterVersion:
-    """Record a new version of `router` holding its current configuration. Call inside the change's transaction."""
+def router_bump_version(
+    *, router: Router, user=None, summary: str, author_label: str = ""
+) -> RouterVersion:
+    """Record a new version of `router` holding its current configuration. Call inside the change's transaction.
+
+    `author_label` names an author that is not a user (e.g. "key uxapp" for an API key).
+    """
     number = router.bump_version()
     version = RouterVersion.objects.create(
         router=router,
         number=number,
         summary=summary[:500],
         config=router_config_export(router),
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=user_or_none(user),
+        author_label=author_label[:200],
     )
     return version
+
+
+def router_lock(router: Router) -> None:
+    """Serialise concurrent edits of `router` until the current transaction ends."""
+    Router.objects.select_for_update().filter(pk=router.pk).exists()
 
 
 @contextmanager
@@ -41,9 +52,7 @@ def config_change(
 ) -> Iterator[None]:
     """One configuration change: atomic, one new version, vectors computed after commit when needed."""
     with transaction.atomic():
-        Router.objects.select_for_update().filter(
-            pk=router.pk
-        ).exists()  # serialise concurrent edits
+        router_lock(router)
         yield
         router_bump_version(router=router, user=user, summary=summary)
         if examples_changed:

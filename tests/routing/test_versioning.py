@@ -154,3 +154,10 @@ def test_duplicate_single_example_is_a_validation_error(demo_router):
     shipping = Intent.objects.get(router=demo_router, name="shipping")
     with pytest.raises(ValidationError, match="already an example"):
         example_add(intent=shipping, text=shipping.examples.first().text)
+
+
+def test_intent_names_are_unique_ignoring_case_in_the_console_service(demo_router):
+    with pytest.raises(ValidationError, match="already exists"):
+        config_object_save(obj=Intent(router=demo_router, name="BILLING", handler="h"))
+    config_object_save(obj=Intent(router=demo_router, name="Billing_Disputes?", handler="h"))
+    assert demo_router.intents.filter(name="Billing_Disputes?").exists()
