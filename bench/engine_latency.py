@@ -6,6 +6,10 @@ so "uncached" means the full path: rules, encoding, classification, complexity, 
 Everything uses the default local encoder (int8 arithmetic), semantic-router included; the
 uncached decision is also measured with the float32 encoder as a baseline, the two taking turns
 in blocks of 50 queries so both see the same machine.
+
+Short configuration (to compare two trees back to back): SEMROUTE_BENCH_SHORT=1 measures only the
+linear router (no centroid/kNN compile, no float32 baseline, no semantic-router), and
+SEMROUTE_BENCH_QUERIES=N routes N queries instead of 1000.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from routing.engine import (  # noqa: E402
     compile_router,
 )
 
-N_QUERIES = 1000
+N_QUERIES = int(os.environ.get("SEMROUTE_BENCH_QUERIES", "1000"))
+SHORT = os.environ.get("SEMROUTE_BENCH_SHORT") == "1"
 BLOCK = 50
 
 
@@ -65,7 +70,7 @@ def main() -> None:
     results = []
     compile_rows = []
     default_router = None
-    for method in ("linear", "centroid", "knn"):
+    for method in ("linear",) if SHORT else ("linear", "centroid", "knn"):
         rss_before = rss_mb()
         started = time.perf_counter()
         router = compile_router(
@@ -95,21 +100,21 @@ def main() -> None:
             del router
 
     router = default_router
-    float_encoder = local_encoder(LOCAL_ENCODER_NAME, threads=1, cache_size=0)
-    float_router = compile_router(
-        clinc_snapshot(
-            clinc,
-            clinc_vectors(clinc, encoder_name=float_encoder.name),
-            Policy(method="linear", threshold=0.3),
-            encoder_name=float_encoder.name,
+    contenders = [("linear", router, encoder)]
+    float_router = None
+    if not SHORT:
+        float_encoder = local_encoder(LOCAL_ENCODER_NAME, threads=1, cache_size=0)
+        float_router = compile_router(
+            clinc_snapshot(
+                clinc,
+                clinc_vectors(clinc, encoder_name=float_encoder.name),
+                Policy(method="linear", threshold=0.3),
+                encoder_name=float_encoder.name,
+            )
         )
-    )
-    contenders = [
-        ("linear", router, encoder),
-        ("linear, float32 encoder (baseline)", float_router, float_encoder),
-    ]
-    for query in queries[:20]:
-        float_router.route(query, encoder=float_encoder)
+        contenders.append(("linear, float32 encoder (baseline)", float_router, float_encoder))
+        for query in queries[:20]:
+            float_router.route(query, encoder=float_encoder)
     # The two take turns in blocks of BLOCK queries, so both see the same machine, each with its
     # own model warm in the CPU caches (as in a worker, which runs one encoder).
     timings = {label: ([], [], []) for label, _, _ in contenders}
@@ -150,10 +155,12 @@ def main() -> None:
     router.route_batch(batch, encoder=encoder)
     batch_ms = (time.perf_counter_ns() - started_ns) / 1e6 / len(batch)
 
-    sr = run_semantic_router_side(
-        "latency",
-        {"aggregation": "mean", "top_k": 5, "queries": queries[:300], "encoder": encoder.name},
-    )
+    sr = None
+    if not SHORT:
+        sr = run_semantic_router_side(
+            "latency",
+            {"aggregation": "mean", "top_k": 5, "queries": queries[:300], "encoder": encoder.name},
+        )
 
     print(f"CPU affinity: {sorted(os.sched_getaffinity(0))}; onnxruntime threads: 1")
     print()

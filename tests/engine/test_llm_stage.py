@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from routing.engine import IntentSpec, LLMStageError, OpenAIChatIntentLLM, Policy, compile_router
@@ -17,6 +19,12 @@ def llm(openai_client):
 @pytest.fixture(scope="module")
 def ambiguous_router(encoder):
     return compile_router(make_snapshot(encoder, policy=ALWAYS_AMBIGUOUS))
+
+
+@pytest.fixture(scope="module")
+def unanswered_router(encoder):
+    """Always ambiguous, and no embedding answer clears its threshold: only the LLM can answer."""
+    return compile_router(make_snapshot(encoder, policy=replace(ALWAYS_AMBIGUOUS, threshold=0.99)))
 
 
 def test_ambiguous_confidence_calls_the_llm_and_uses_its_intent(
@@ -57,11 +65,11 @@ def test_confidence_outside_the_band_does_not_call_the_llm(encoder, llm, openai_
     ],
 )
 def test_malformed_or_failed_llm_reply_falls_back_with_the_reason(
-    ambiguous_router, encoder, llm, openai_server, reply, reason
+    unanswered_router, encoder, llm, openai_server, reply, reason
 ):
     openai_server.chat_replies.append(reply)
 
-    decision = ambiguous_router.route("my ticket cost too much", encoder=encoder, llm=llm)
+    decision = unanswered_router.route("my ticket cost too much", encoder=encoder, llm=llm)
 
     assert decision.stage == "fallback"
     assert decision.trace.fallback_reason.startswith("LLM stage failed")
@@ -72,11 +80,11 @@ def test_malformed_or_failed_llm_reply_falls_back_with_the_reason(
 def test_slow_llm_reply_times_out_and_falls_back(encoder, llm, openai_server):
     policy = Policy(
         method="centroid",
-        threshold=0.45,
         ambiguity_low=0.0,
         ambiguity_high=1.01,
         llm_timeout_seconds=0.2,
         fallback_intent="billing",
+        threshold=0.99,
     )
     router = compile_router(make_snapshot(encoder, policy=policy))
     openai_server.chat_replies.append(ChatReply(content='{"intent": "billing"}', delay_seconds=2))
@@ -99,12 +107,12 @@ def test_llm_saying_none_of_these_falls_back(ambiguous_router, encoder, llm, ope
     assert decision.trace.fallback_reason == "LLM stage found no matching intent"
 
 
-def test_any_exception_from_a_custom_llm_is_contained(ambiguous_router, encoder):
+def test_any_exception_from_a_custom_llm_is_contained(unanswered_router, encoder):
     class BrokenLLM:
         def classify(self, query, intents, *, timeout):
             raise RuntimeError("socket exploded")
 
-    decision = ambiguous_router.route("my ticket cost too much", encoder=encoder, llm=BrokenLLM())
+    decision = unanswered_router.route("my ticket cost too much", encoder=encoder, llm=BrokenLLM())
 
     assert decision.stage == "fallback"
     assert "socket exploded" in decision.trace.fallback_reason

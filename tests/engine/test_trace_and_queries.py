@@ -1,9 +1,10 @@
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
 from routing.engine import EncoderMismatch, Policy, RuleSpec, compile_router
+from routing.engine.decision import plain
 from tests.engine.conftest import FakeEncoder, make_snapshot
 
 
@@ -30,7 +31,7 @@ def test_trace_explains_an_embedding_decision(router, encoder):
     assert (nearest.intent, nearest.text) == ("weather", "will it rain tomorrow")
     assert nearest.similarity > 0.7
     assert trace.fallback_reason == ""
-    assert decision.to_dict(explain=False).keys() == decision.to_dict().keys() - {"trace"}
+    assert plain(decision).keys() - {"trace"} == {f.name for f in fields(decision)} - {"trace"}
 
 
 def test_trace_lists_matched_rules(encoder):
