@@ -19,7 +19,7 @@ REGEX_TIMEOUT_SECONDS = 0.005
 REGEX_RETRY_TIMEOUT_SECONDS = 0.1
 # Total rules time per query: once spent, the remaining rules are skipped (and named in the
 # trace), so many bad rules cost one budget, not one timeout each.
-RULES_BUDGET_SECONDS = 0.25
+RULES_BUDGET_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
