@@ -708,6 +708,14 @@ def _validate_policy(snapshot: RouterSnapshot, policy: Policy) -> None:
         )
     if policy.top_k < 1:
         raise SnapshotError(f"top_k must be at least 1, got {policy.top_k}")
+    for name in ("llm_timeout_seconds", "llm_budget_seconds"):
+        if not getattr(policy, name) > 0:  # also refuses NaN
+            raise SnapshotError(f"{name} must be positive, got {getattr(policy, name)}")
+    if not 0.0 < policy.near_duplicate_similarity:
+        raise SnapshotError(
+            f"near_duplicate_similarity must be positive (above 1.0 turns it off), "
+            f"got {policy.near_duplicate_similarity}"
+        )
     if policy.fallback_intent is not None and policy.fallback_intent not in intent_names:
         raise SnapshotError(f"fallback intent {policy.fallback_intent!r} is not an intent")
     if policy.fallback_tier is not None and policy.fallback_tier not in tier_names:

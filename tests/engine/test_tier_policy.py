@@ -196,3 +196,21 @@ def test_baseline_is_the_most_expensive_enabled_tier(encoder):
     expected = (input_tokens * 15.0 + output_tokens * 75.0) / 1e6
     assert abs(decision.baseline_cost_usd - expected) < 1e-12
     assert decision.tier != "top"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"llm_budget_seconds": 0.0},
+        {"llm_budget_seconds": float("nan")},
+        {"llm_timeout_seconds": -1.0},
+        {"near_duplicate_similarity": 0.0},
+    ],
+)
+def test_invalid_llm_and_near_duplicate_settings_are_refused(router, encoder, changes):
+    from dataclasses import replace
+
+    from routing.engine import SnapshotError
+
+    with pytest.raises(SnapshotError, match=next(iter(changes))):
+        router.route("hello", encoder=encoder, policy=replace(router.snapshot.policy, **changes))
