@@ -204,17 +204,17 @@ def test_hanging_llm_tier_costs_one_wave_of_timeouts_then_cools_down(encoder, ll
 
     decisions = router.route_batch(BATCH, encoder=encoder, llm=cooling)
 
-    calls = len(openai_server.requests_to("/v1/chat/completions"))
-    assert 1 <= calls <= LLM_MAX_CONCURRENCY  # one concurrent wave, not one timeout per query
     outcomes = [next(s for s in d.trace.stages if s.stage == "llm").outcome for d in decisions]
-    assert sum(o.startswith("failed: LLM timed out") for o in outcomes) == calls
+    calls = sum(o.startswith("failed: LLM timed out") for o in outcomes)
+    assert 1 <= calls <= LLM_MAX_CONCURRENCY  # one concurrent wave, not one timeout per query
     assert outcomes.count(TIER_COOLING) == len(BATCH) - calls
     assert all(d.intent == "billing" and d.stage == "embedding" for d in decisions)
     assert cooling.cooling()
 
     again = router.route_batch(BATCH[:5], encoder=encoder, llm=cooling)
 
-    assert len(openai_server.requests_to("/v1/chat/completions")) == calls  # no new call
+    # No new call (the server may log a request of the wave after the client gave up on it).
+    assert len(openai_server.requests_to("/v1/chat/completions")) <= calls
     assert [next(s for s in d.trace.stages if s.stage == "llm").outcome for d in again] == [
         TIER_COOLING
     ] * 5

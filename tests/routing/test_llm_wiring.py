@@ -142,17 +142,19 @@ def test_hanging_llm_tier_costs_a_batch_one_wave_then_a_cooldown(
 
     decisions = decide_batch(router=router, queries=queries, policy=policy)
 
-    calls = len(openai_server.requests_to("/v1/chat/completions"))
-    assert 1 <= calls <= LLM_MAX_CONCURRENCY
     outcomes = [next(s.outcome for s in d.trace.stages if s.stage == "llm") for d in decisions]
-    assert outcomes.count(TIER_COOLING) == 40 - calls
+    timed_out = sum(o.startswith("failed: LLM timed out") for o in outcomes)
+    # One concurrent wave timed out; every later query skipped the tier.
+    assert 1 <= timed_out <= LLM_MAX_CONCURRENCY
+    assert outcomes.count(TIER_COOLING) == 40 - timed_out
     assert all(d.stage != "llm" for d in decisions)
 
     later = decide_batch(
         router=router, queries=[f"refund case {i}" for i in range(10)], policy=policy
     )
 
-    assert len(openai_server.requests_to("/v1/chat/completions")) == calls
+    # The server saw that one wave only (it may log a request after the client gave up on it).
+    assert len(openai_server.requests_to("/v1/chat/completions")) <= timed_out
     assert all(
         next(s.outcome for s in d.trace.stages if s.stage == "llm") == TIER_COOLING for d in later
     )
