@@ -18,7 +18,7 @@ from .errors import (
     LLMStageError,
     SnapshotError,
 )
-from .llm_stage import ChatIntentLLM, CooldownIntentLLM, IntentLLM, OpenAIChatIntentLLM
+from .llm_stage import ChatIntentLLM, CooldownIntentLLM, IntentLLM
 from .router import CompiledRouter, compile_router
 from .snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 
@@ -41,7 +41,6 @@ __all__ = [
     "LocalDecisionCache",
     "LocalOnnxEncoder",
     "NearestExample",
-    "OpenAIChatIntentLLM",
     "OpenAIEncoder",
     "Policy",
     "RouterSnapshot",

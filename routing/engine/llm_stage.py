@@ -101,39 +101,6 @@ def parse_intent_reply(content: str | None, intents: Sequence[IntentSpec]) -> st
     return intent
 
 
-class OpenAIChatIntentLLM:
-    """`IntentLLM` over the OpenAI chat-completions API (or any compatible server)."""
-
-    def __init__(self, client, model: str):
-        self.client = client
-        self.model = model
-
-    def classify(self, query: str, intents: Sequence[IntentSpec], *, timeout: float) -> str | None:
-        """Return the chosen intent's name, or None for "none of these"; raise LLMStageError."""
-        import openai
-
-        try:
-            completion = self.client.with_options(
-                timeout=timeout, max_retries=0
-            ).chat.completions.create(
-                model=self.model,
-                messages=build_messages(query, intents),
-                temperature=0,
-                response_format={"type": "json_object"},
-            )
-        except openai.APITimeoutError as error:
-            raise LLMStageError(f"LLM timed out after {timeout:g}s", tier_down=True) from error
-        except openai.APIStatusError as error:
-            raise LLMStageError(f"LLM HTTP error {error.status_code}", tier_down=True) from error
-        except openai.OpenAIError as error:
-            raise LLMStageError(
-                f"LLM call failed: {type(error).__name__}: {error}", tier_down=True
-            ) from error
-        if not completion.choices:
-            raise LLMStageError("LLM reply has no choices")
-        return parse_intent_reply(completion.choices[0].message.content, intents)
-
-
 class ChatIntentLLM:
     """`IntentLLM` over any provider's chat client (see `ChatModel`)."""
 

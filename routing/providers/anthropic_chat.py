@@ -57,6 +57,8 @@ class AnthropicChatClient:
             ) from error
         except anthropic.AnthropicError as error:
             raise ProviderError(f"{type(error).__name__}: {error}") from error
+        except (ValueError, TypeError, AttributeError) as error:  # a body that is not the API's
+            raise ProviderError(f"malformed reply: {type(error).__name__}: {error}") from error
         text = "".join(block.text for block in message.content if block.type == "text")
         return ChatCompletion(
             content=text or None,

@@ -49,6 +49,8 @@ class OpenAIChatClient:
             ) from error
         except openai.OpenAIError as error:
             raise ProviderError(f"{type(error).__name__}: {error}") from error
+        except (ValueError, TypeError, AttributeError) as error:  # a body that is not the API's
+            raise ProviderError(f"malformed reply: {type(error).__name__}: {error}") from error
         if not completion.choices:
             raise ProviderError("reply has no choices", tier_down=False)
         choice = completion.choices[0]

@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from routing.engine import IntentSpec, LLMStageError, OpenAIChatIntentLLM, Policy, compile_router
+from routing.engine import ChatIntentLLM, IntentSpec, LLMStageError, Policy, compile_router
 from routing.engine.llm_stage import (
     BUDGET_EXHAUSTED,
     LLM_MAX_CONCURRENCY,
@@ -10,6 +10,7 @@ from routing.engine.llm_stage import (
     CooldownIntentLLM,
     parse_intent_reply,
 )
+from routing.providers import OpenAIChatClient
 from tests.engine.conftest import make_snapshot
 from tests.wire.openai_server import ChatReply
 
@@ -18,8 +19,9 @@ ALWAYS_AMBIGUOUS = Policy(method="centroid", threshold=0.45, ambiguity_low=0.0, 
 
 
 @pytest.fixture
-def llm(openai_client):
-    return OpenAIChatIntentLLM(openai_client, model="judge-mini")
+def llm(openai_server):
+    chat = OpenAIChatClient(model="judge-mini", api_key="test-key", base_url=openai_server.base_url)
+    return ChatIntentLLM(chat)
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +137,9 @@ def test_parse_intent_reply_accepts_known_names_and_null_only():
 
 
 def _refused_llm():
-    import openai
-
     # Port 9 (discard) on localhost: nothing listens, so the connection is refused.
-    client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="test", max_retries=0)
-    return OpenAIChatIntentLLM(client, model="judge-mini")
+    chat = OpenAIChatClient(model="judge-mini", api_key="test", base_url="http://127.0.0.1:9/v1")
+    return ChatIntentLLM(chat)
 
 
 @pytest.mark.parametrize(
