@@ -431,6 +431,8 @@ class CompiledRouter:
                 item.output_tokens = int(policy.expected_output_tokens.get(level, 0))
                 if item.stage == "fallback":
                     item.intent = policy.fallback_intent
+                    if not item.failed:
+                        item.trace.notes.append("no intent: the tier follows complexity and rules")
                 intent_spec = self.intent_by_name.get(item.intent) if item.intent else None
                 min_tiers = [self.tier_by_name[name] for name in item.rules.min_tiers]
                 if intent_spec is not None and intent_spec.min_tier:

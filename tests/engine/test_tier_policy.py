@@ -145,6 +145,7 @@ def test_out_of_scope_is_a_result_whose_tier_follows_complexity(
     assert decision.complexity == complexity
     assert decision.tier == tier
     assert not any(note.startswith("fallback tier") for note in decision.trace.notes)
+    assert "no intent: the tier follows complexity and rules" in decision.trace.notes
 
 
 def test_out_of_scope_complex_query_gets_the_complex_floor(encoder):
