@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import anthropic
-
 from .base import DEFAULT_TIMEOUT_SECONDS, ChatCompletion, ProviderError, ProviderTimeout
 
 # The messages API requires max_tokens; a classification reply needs a few dozen.
@@ -18,7 +16,10 @@ class AnthropicChatClient:
     provider = "anthropic"
 
     def __init__(self, *, model: str, api_key: str, base_url: str = ""):
+        import anthropic  # here, not at module level: the SDK takes ~1 s to import
+
         self.model = model
+        self._sdk = anthropic
         self.client = anthropic.Anthropic(
             api_key=api_key,
             base_url=base_url or None,
@@ -42,6 +43,7 @@ class AnthropicChatClient:
         options: dict = {}
         if system:
             options["system"] = system
+        sdk = self._sdk
         try:
             message = self.client.with_options(timeout=timeout).messages.create(
                 model=self.model,
@@ -49,13 +51,13 @@ class AnthropicChatClient:
                 messages=turns,
                 **options,
             )
-        except anthropic.APITimeoutError as error:
+        except sdk.APITimeoutError as error:
             raise ProviderTimeout(f"timed out after {timeout:g}s") from error
-        except anthropic.APIStatusError as error:
+        except sdk.APIStatusError as error:
             raise ProviderError(
                 f"HTTP error {error.status_code}", status=error.status_code
             ) from error
-        except anthropic.AnthropicError as error:
+        except sdk.AnthropicError as error:
             raise ProviderError(f"{type(error).__name__}: {error}") from error
         except (ValueError, TypeError, AttributeError) as error:  # a body that is not the API's
             raise ProviderError(f"malformed reply: {type(error).__name__}: {error}") from error

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import openai
-
 from .base import DEFAULT_TIMEOUT_SECONDS, ChatCompletion, ProviderError, ProviderTimeout
 
 
@@ -13,7 +11,10 @@ class OpenAIChatClient:
     provider = "openai"
 
     def __init__(self, *, model: str, api_key: str, base_url: str = ""):
+        import openai  # here, not at module level: the SDK takes ~1 s to import
+
         self.model = model
+        self._sdk = openai
         self.client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url or None,
@@ -37,17 +38,18 @@ class OpenAIChatClient:
             options["response_format"] = {"type": "json_object"}
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
+        sdk = self._sdk
         try:
             completion = self.client.with_options(timeout=timeout).chat.completions.create(
                 model=self.model, messages=messages, **options
             )
-        except openai.APITimeoutError as error:
+        except sdk.APITimeoutError as error:
             raise ProviderTimeout(f"timed out after {timeout:g}s") from error
-        except openai.APIStatusError as error:
+        except sdk.APIStatusError as error:
             raise ProviderError(
                 f"HTTP error {error.status_code}", status=error.status_code
             ) from error
-        except openai.OpenAIError as error:
+        except sdk.OpenAIError as error:
             raise ProviderError(f"{type(error).__name__}: {error}") from error
         except (ValueError, TypeError, AttributeError) as error:  # a body that is not the API's
             raise ProviderError(f"malformed reply: {type(error).__name__}: {error}") from error
