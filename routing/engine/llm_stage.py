@@ -86,6 +86,7 @@ def parse_intent_reply(content: str | None, intents: Sequence[IntentSpec]) -> st
     """Validate the model's JSON reply; anything but a known intent name or null is an error."""
     if not content:
         raise LLMStageError("empty reply from the LLM")
+    content = _without_code_fence(content)
     try:
         reply = json.loads(content)
     except json.JSONDecodeError as error:
@@ -99,6 +100,16 @@ def parse_intent_reply(content: str | None, intents: Sequence[IntentSpec]) -> st
     if not isinstance(intent, str) or intent not in names:
         raise LLMStageError(f"reply names an unknown intent: {intent!r}")
     return intent
+
+
+def _without_code_fence(content: str) -> str:
+    """The JSON inside a Markdown code fence (models without a JSON mode often add one)."""
+    text = content.strip()
+    if text.startswith("```") and text.endswith("```"):
+        text = text[3:-3].strip()
+        if text.startswith("json"):
+            text = text[4:]
+    return text
 
 
 class ChatIntentLLM:

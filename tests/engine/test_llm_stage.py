@@ -131,6 +131,7 @@ def test_parse_intent_reply_accepts_known_names_and_null_only():
 
     assert parse_intent_reply('{"intent": "billing"}', intents) == "billing"
     assert parse_intent_reply('{"intent": null}', intents) is None
+    assert parse_intent_reply('```json\n{"intent": "billing"}\n```', intents) == "billing"
     for bad in ("", "[]", '{"intent": 3}', '{"intent": "Billing"}'):
         with pytest.raises(LLMStageError):
             parse_intent_reply(bad, intents)
