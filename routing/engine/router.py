@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import rules as rules_module
 from .cache import DecisionCache, decision_cache_key, normalise_query
 from .classifiers import (
     NEAR_DUPLICATE_SIMILARITY,
@@ -30,7 +31,7 @@ from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import Encoder, count_tokens
 from .errors import EncoderMismatch, SnapshotError
 from .llm_stage import IntentLLM, classify_many
-from .rules import RULES_BUDGET_SECONDS, RuleOutcome, compile_rules, evaluate_rules
+from .rules import RuleOutcome, compile_rules, evaluate_rules
 from .snapshot import (
     CLASSIFICATION_METHODS,
     COMPLEXITY_LEVELS,
@@ -303,10 +304,13 @@ class CompiledRouter:
     # -- stages: each takes the batch and its undecided queries -----------------------------
 
     def _rules_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        per_query = rules_module.RULES_BUDGET_SECONDS
+        request_deadline = time.monotonic() + rules_module.RULES_REQUEST_BUDGET_SECONDS
         for item in items:
             trace = item.trace
             with trace.timed("rules") as clock:
-                outcome = item.rules = evaluate_rules(self.rules, item.query)
+                budget = min(per_query, request_deadline - time.monotonic())
+                outcome = item.rules = evaluate_rules(self.rules, item.query, budget_seconds=budget)
                 clock.outcome = _rules_summary(outcome)
             trace.matched_rules = [rule.id for rule in outcome.matched]
             if outcome.timed_out:
@@ -316,8 +320,10 @@ class CompiledRouter:
                 )
             if outcome.over_budget:
                 trace.notes.append(
-                    f"rules {_ids(outcome.over_budget)} skipped: rules budget of "
-                    f"{RULES_BUDGET_SECONDS * 1000:g} ms spent (min-tier rules still apply)"
+                    f"rules {_ids(outcome.over_budget)} skipped: rules budget spent "
+                    f"({per_query * 1000:g} ms per query, "
+                    f"{rules_module.RULES_REQUEST_BUDGET_SECONDS:g} s per request; "
+                    "min-tier rules still apply)"
                 )
             decisive = outcome.decisive
             if decisive is not None and decisive.action == "block":

@@ -20,6 +20,8 @@ REGEX_RETRY_TIMEOUT_SECONDS = 0.1
 # Total rules time per query: once spent, the remaining rules are skipped (and named in the
 # trace), so many bad rules cost one budget, not one timeout each.
 RULES_BUDGET_SECONDS = 0.5
+# And per request: a batch of queries never spends more than this on rules in total.
+RULES_REQUEST_BUDGET_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,3 +156,17 @@ def test_more_rules_than_the_cap_is_a_snapshot_error(encoder):
 
     with pytest.raises(SnapshotError, match=f"at most {MAX_RULES_PER_ROUTER}"):
         compile_router(make_snapshot(encoder, rules=rules))
+
+
+def test_a_batch_spends_at_most_the_request_budget_on_rules(encoder, monkeypatch):
+    from routing.engine import rules as rules_module
+
+    monkeypatch.setattr(rules_module, "RULES_REQUEST_BUDGET_SECONDS", 0.2)
+    router = compile_router(make_snapshot(encoder, rules=_catastrophic_rules(50)))
+
+    decisions = router.route_batch([f"{'a' * 40}{'!' * i}" for i in range(1, 11)], encoder=encoder)
+
+    # The first query spent the request's budget: every later query skipped every rule.
+    for decision in decisions[1:]:
+        assert "over budget, skipped: 0, 1, 2" in decision.trace.stages[0].outcome
+        assert any("0.2 s per request" in note for note in decision.trace.notes)
