@@ -6,6 +6,10 @@ so "uncached" means the full path: rules, encoding, classification, complexity, 
 Everything uses the default local encoder (int8 arithmetic), semantic-router included; the
 uncached decision is also measured with the float32 encoder as a baseline, the two taking turns
 in blocks of 50 queries so both see the same machine.
+
+Short configuration (to compare two trees back to back): SEMROUTE_BENCH_SHORT=1 measures only the
+linear router (no centroid/kNN compile, no float32 baseline, no semantic-router), and
+SEMROUTE_BENCH_QUERIES=N routes N queries instead of 1000.
 """
 
 from __future__ import annotations
@@ -39,8 +43,20 @@ from routing.engine import (  # noqa: E402
     compile_router,
 )
 
-N_QUERIES = 1000
+N_QUERIES = int(os.environ.get("SEMROUTE_BENCH_QUERIES", "1000"))
+SHORT = os.environ.get("SEMROUTE_BENCH_SHORT") == "1"
 BLOCK = 50
+
+
+class PrecomputedEncoder:
+    """The queries' vectors looked up, not computed: isolates the cascade from the encoder."""
+
+    def __init__(self, name: str, texts, vectors):
+        self.name, self.dim = name, vectors.shape[1]
+        self.rows = {text: vectors[i] for i, text in enumerate(texts)}
+
+    def encode(self, texts):
+        return np.vstack([self.rows[text] for text in texts])
 
 
 def summarise(name: str, values_ms) -> dict:
@@ -65,7 +81,7 @@ def main() -> None:
     results = []
     compile_rows = []
     default_router = None
-    for method in ("linear", "centroid", "knn"):
+    for method in ("linear",) if SHORT else ("linear", "centroid", "knn"):
         rss_before = rss_mb()
         started = time.perf_counter()
         router = compile_router(
@@ -95,21 +111,21 @@ def main() -> None:
             del router
 
     router = default_router
-    float_encoder = local_encoder(LOCAL_ENCODER_NAME, threads=1, cache_size=0)
-    float_router = compile_router(
-        clinc_snapshot(
-            clinc,
-            clinc_vectors(clinc, encoder_name=float_encoder.name),
-            Policy(method="linear", threshold=0.3),
-            encoder_name=float_encoder.name,
+    contenders = [("linear", router, encoder)]
+    float_router = None
+    if not SHORT:
+        float_encoder = local_encoder(LOCAL_ENCODER_NAME, threads=1, cache_size=0)
+        float_router = compile_router(
+            clinc_snapshot(
+                clinc,
+                clinc_vectors(clinc, encoder_name=float_encoder.name),
+                Policy(method="linear", threshold=0.3),
+                encoder_name=float_encoder.name,
+            )
         )
-    )
-    contenders = [
-        ("linear", router, encoder),
-        ("linear, float32 encoder (baseline)", float_router, float_encoder),
-    ]
-    for query in queries[:20]:
-        float_router.route(query, encoder=float_encoder)
+        contenders.append(("linear, float32 encoder (baseline)", float_router, float_encoder))
+        for query in queries[:20]:
+            float_router.route(query, encoder=float_encoder)
     # The two take turns in blocks of BLOCK queries, so both see the same machine, each with its
     # own model warm in the CPU caches (as in a worker, which runs one encoder).
     timings = {label: ([], [], []) for label, _, _ in contenders}
@@ -132,6 +148,15 @@ def main() -> None:
         results.append(summarise(f"{label}: trace 'encode' stage", encode_stage))
         results.append(summarise(f"{label}: trace 'embedding' stage", embedding_stage))
     uncached = timings["linear"][0]
+    # The engine's own work per decision (rules, classifier, trace, complexity, tier policy).
+    lookup = PrecomputedEncoder(encoder.name, queries, vectors["val"][: len(queries)])
+    cascade = []
+    for _ in range(3):
+        for query in queries:
+            started_ns = time.perf_counter_ns()
+            router.route(query, encoder=lookup)
+            cascade.append((time.perf_counter_ns() - started_ns) / 1e6)
+    results.append(summarise("linear: uncached decision without encoding", cascade))
     del float_router
 
     cache = LocalDecisionCache()
@@ -150,10 +175,12 @@ def main() -> None:
     router.route_batch(batch, encoder=encoder)
     batch_ms = (time.perf_counter_ns() - started_ns) / 1e6 / len(batch)
 
-    sr = run_semantic_router_side(
-        "latency",
-        {"aggregation": "mean", "top_k": 5, "queries": queries[:300], "encoder": encoder.name},
-    )
+    sr = None
+    if not SHORT:
+        sr = run_semantic_router_side(
+            "latency",
+            {"aggregation": "mean", "top_k": 5, "queries": queries[:300], "encoder": encoder.name},
+        )
 
     print(f"CPU affinity: {sorted(os.sched_getaffinity(0))}; onnxruntime threads: 1")
     print()

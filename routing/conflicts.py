@@ -8,6 +8,7 @@ import numpy as np
 
 from routing.engine.snapshot import RouterSnapshot
 from routing.models import Intent, Router
+from routing.runtime import runtime_cache
 from routing.snapshots import compiled_router
 
 CHUNK_ROWS = 1024  # bounds the similarity block to CHUNK_ROWS x n_examples floats
@@ -49,7 +50,8 @@ def find_conflicts(
     return found
 
 
-_by_router: dict[int, tuple[str, list[ExampleConflict]]] = {}
+# router id -> (revision, its conflicts)
+_by_router = runtime_cache("router_conflicts", max_entries=64)
 
 
 def router_conflicts(router: Router, *, intent: Intent | None = None) -> list[ExampleConflict]:
@@ -61,7 +63,7 @@ def router_conflicts(router: Router, *, intent: Intent | None = None) -> list[Ex
     cached = _by_router.get(router.pk)
     if cached is None or cached[0] != router.revision:
         cached = (router.revision, _conflicts_of(compiled_router(router).snapshot))
-        _by_router[router.pk] = cached
+        _by_router.set(router.pk, cached)
     conflicts = cached[1]
     return conflicts if intent is None else [c for c in conflicts if c.intent == intent.name]
 

@@ -6,25 +6,21 @@ encoder, the decision cache (Redis-backed when REDIS_URL is set) and the LLM sta
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.cache import cache
 
-from routing.engine import Decision, LocalDecisionCache, OpenAIChatIntentLLM
+from routing.engine import Decision, IntentLLM, LocalDecisionCache
 from routing.engine.snapshot import Policy, RouterSnapshot
 from routing.models import Router
+from routing.providers import registry as providers
+from routing.runtime import runtime_cache, runtime_register
 from routing.snapshots import compiled_router
 from routing.vectors import active_encoder
 
-LLM_STAGE_TIMEOUT_SECONDS = 2.0
-
-_local_decisions = LocalDecisionCache(max_entries=20_000)
-_llm_clients: dict[tuple[str, str, str], OpenAIChatIntentLLM] = {}
-_llm_lock = threading.Lock()
-_llm_by_revision: dict[str, OpenAIChatIntentLLM | None] = {}
+_local_decisions = runtime_register("decisions", LocalDecisionCache(max_entries=20_000))
+_llm_by_revision = runtime_cache("llm_stage_by_revision", max_entries=256)
 
 
 class SharedDecisionCache:
@@ -52,42 +48,16 @@ def decision_cache():
     return _shared_decisions if settings.REDIS_URL else _local_decisions
 
 
-def intent_llm_for(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
-    """The LLM stage's classifier: the cheapest enabled OpenAI-protocol tier whose key is set.
+def intent_llm_for(snapshot: RouterSnapshot) -> IntentLLM | None:
+    """The LLM stage's classifier: the cheapest enabled tier the provider registry can call.
 
-    None when no such tier exists (the embedded default has no keys): ambiguous queries then
-    keep the embedding stage's answer and the trace says the LLM stage was unavailable. The engine
-    calls it only for confidences inside the policy's ambiguity band. Chosen once per revision.
+    None when no tier has a key (the embedded default): ambiguous queries then keep the
+    embedding stage's answer. The engine calls it only for confidences inside the policy's
+    ambiguity band, with the policy's timeout and budget. Chosen once per revision.
     """
-    if snapshot.fingerprint not in _llm_by_revision:
-        _llm_by_revision[snapshot.fingerprint] = _cheapest_llm_tier_client(snapshot)
-    return _llm_by_revision[snapshot.fingerprint]
-
-
-def _cheapest_llm_tier_client(snapshot: RouterSnapshot) -> OpenAIChatIntentLLM | None:
-    candidates = sorted(
-        (t for t in snapshot.tiers if t.enabled and t.provider in ("openai", "openai-compatible")),
-        key=lambda t: (t.price_in_per_mtok + t.price_out_per_mtok, t.rank),
+    return _llm_by_revision.get_or_set(
+        snapshot.fingerprint, lambda: providers.intent_llm_for(snapshot.tiers)
     )
-    for tier in candidates:
-        api_key = os.environ.get(tier.api_key_env) if tier.api_key_env else None
-        if not api_key and not (tier.provider == "openai-compatible" and tier.base_url):
-            continue
-        client_key = (tier.base_url, tier.api_key_env, tier.model)
-        with _llm_lock:
-            llm = _llm_clients.get(client_key)
-            if llm is None:
-                import openai
-
-                client = openai.OpenAI(
-                    api_key=api_key or "not-needed",
-                    base_url=tier.base_url or None,
-                    timeout=LLM_STAGE_TIMEOUT_SECONDS,
-                    max_retries=0,
-                )
-                llm = _llm_clients[client_key] = OpenAIChatIntentLLM(client, tier.model)
-        return llm
-    return None
 
 
 def decide(

@@ -21,11 +21,13 @@ from routing.models import (
     ModelTier,
     Router,
 )
+from routing.runtime import runtime_cache
 from routing.vectors import active_encoder, example_vectors_compute
 
 logger = logging.getLogger("semroute.snapshots")
 
-_compiled: dict[int, CompiledRouter] = {}
+# router id -> its compiled current version (a new version replaces it; LRU past the bound).
+_compiled = runtime_cache("compiled_routers", max_entries=128)
 _compile_lock = threading.Lock()
 
 
@@ -173,7 +175,7 @@ def compiled_router(router: Router, *, allow_stale: bool = False) -> CompiledRou
         compiled = _compiled.get(router.pk)
         if compiled is None or compiled.snapshot.fingerprint != router.revision:
             compiled = compile_router(router_snapshot_build(router))
-            _compiled[router.pk] = compiled
+            _compiled.set(router.pk, compiled)
     return compiled
 
 
@@ -196,7 +198,7 @@ def _compile_latest(router_id: int) -> None:
         if router is not None:
             compiled = compile_router(router_snapshot_build(router))
             with _compile_lock:
-                _compiled[router_id] = compiled
+                _compiled.set(router_id, compiled)
     except Exception:
         logger.exception(
             "background compile of router %s failed; serving the previous version", router_id

@@ -48,6 +48,16 @@ def _eager_celery(settings, request):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _runtime_caches_reset():
+    """Every test starts with empty runtime caches (compiled routers, conflicts, LLM clients)."""
+    from routing.runtime import runtime_reset
+
+    runtime_reset()
+    yield
+    runtime_reset()
+
+
 @pytest.fixture
 def demo_document() -> dict:
     return json.loads(DEMO_FILE.read_text())

@@ -18,14 +18,16 @@ from .errors import (
     LLMStageError,
     SnapshotError,
 )
-from .llm_stage import IntentLLM, OpenAIChatIntentLLM
+from .llm_stage import ChatIntentLLM, CooldownIntentLLM, IntentLLM
 from .router import CompiledRouter, compile_router
 from .snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 
 __all__ = [
     "LOCAL_ENCODER_NAME",
     "LOCAL_FAST_ENCODER_NAME",
+    "ChatIntentLLM",
     "CompiledRouter",
+    "CooldownIntentLLM",
     "Decision",
     "DecisionCache",
     "Encoder",
@@ -39,7 +41,6 @@ __all__ = [
     "LocalDecisionCache",
     "LocalOnnxEncoder",
     "NearestExample",
-    "OpenAIChatIntentLLM",
     "OpenAIEncoder",
     "Policy",
     "RouterSnapshot",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cache
 from typing import Any
@@ -43,6 +44,32 @@ class Trace:
     similarity_floor: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    def timed(self, stage: str) -> StageClock:
+        """Time a stage: `with trace.timed("rules") as clock: ...; clock.outcome = "no match"`.
+
+        On leaving the block the stage's timing and outcome are appended to `stages`.
+        """
+        return StageClock(self, stage)
+
+
+class StageClock:
+    """The context manager behind `Trace.timed` (a class, not a generator: it is on the hot path)."""
+
+    __slots__ = ("outcome", "_stage", "_start_ns", "_trace")
+
+    def __init__(self, trace: Trace, stage: str):
+        self._trace = trace
+        self._stage = stage
+        self.outcome = ""
+
+    def __enter__(self) -> StageClock:
+        self._start_ns = time.perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        micros = (time.perf_counter_ns() - self._start_ns) // 1000
+        self._trace.stages.append(StageTiming(self._stage, micros, self.outcome))
+
 
 @dataclass(slots=True)
 class Decision:
@@ -59,16 +86,11 @@ class Decision:
     baseline_cost_usd: float  # same query on the most expensive enabled tier
     latency_ms: float
     router_version: int
+    policy_digest: str = ""  # short hash of the Policy that made this decision
     blocked: bool = False
     block_reason: str = ""
     cached: bool = False
     trace: Trace = field(default_factory=Trace)
-
-    def to_dict(self, *, explain: bool = True) -> dict:
-        result = plain(self)
-        if not explain:
-            result.pop("trace")
-        return result
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

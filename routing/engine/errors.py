@@ -20,4 +20,12 @@ class SnapshotError(EngineError):
 
 
 class LLMStageError(EngineError):
-    """The LLM classifier failed: timeout, HTTP error, malformed output or unknown intent."""
+    """The LLM classifier failed: timeout, HTTP error, malformed output or unknown intent.
+
+    `tier_down`: the tier itself failed (timeout, connection, HTTP error), so a cooldown applies;
+    False for a reply that arrived but was unusable.
+    """
+
+    def __init__(self, message: str, *, tier_down: bool = False):
+        super().__init__(message)
+        self.tier_down = tier_down

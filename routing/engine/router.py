@@ -1,7 +1,10 @@
 """The compiled router: one snapshot's rules, classifiers and tiers, and the routing cascade.
 
-rules -> embedding classifier -> LLM stage (ambiguous band only) -> fallback, then complexity,
-tier policy and cost. Every stage's time goes into the decision's trace in microseconds.
+rules -> encode -> embedding classifier -> LLM stage (ambiguous band only) -> complexity -> tier
+policy (CompiledRouter.STAGES). Every stage's time goes into the decision's trace in
+microseconds. "No intent" is a result: its tier follows complexity and rules. Only a failure
+(empty query, LLM failure, timeout or exhausted budget without an embedding answer) takes the
+fallback tier, which is never the cheapest.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .cache import DecisionCache, decision_cache_key
+from . import rules as rules_module
+from .cache import DecisionCache, decision_cache_key, normalise_query
 from .classifiers import (
     NEAR_DUPLICATE_SIMILARITY,
     IntentClassifier,
@@ -25,8 +29,8 @@ from .classifiers import (
 from .complexity import ComplexityClassifier, ComplexityEstimate
 from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import Encoder, count_tokens
-from .errors import EncoderMismatch, LLMStageError, SnapshotError
-from .llm_stage import IntentLLM
+from .errors import EncoderMismatch, SnapshotError
+from .llm_stage import IntentLLM, classify_many
 from .rules import RuleOutcome, compile_rules, evaluate_rules
 from .snapshot import (
     CLASSIFICATION_METHODS,
@@ -37,7 +41,7 @@ from .snapshot import (
     RouterSnapshot,
     TierSpec,
 )
-from .tier_policy import choose_tier, middle_tier, most_expensive_tier, tier_cost_usd
+from .tier_policy import decision_tier, fallback_tier, most_expensive_tier, tier_cost_usd
 
 TOP_INTENTS_IN_TRACE = 5
 NEAREST_EXAMPLES_IN_TRACE = 5
@@ -49,11 +53,21 @@ def _micros_since(start_ns: int) -> int:
     return (time.perf_counter_ns() - start_ns) // 1000
 
 
-def strategy_key(snapshot: RouterSnapshot, policy: Policy, *, with_llm: bool) -> str:
-    """Identify everything besides the query that shapes a decision (for the cache key)."""
-    policy_digest = hashlib.blake2b(repr(policy).encode("utf-8"), digest_size=6).hexdigest()
+def policy_digest(policy: Policy) -> str:
+    """A short hash of every policy field: which strategy made a decision (log, cache key)."""
+    return hashlib.blake2b(repr(policy).encode("utf-8"), digest_size=6).hexdigest()
+
+
+def strategy_key(
+    snapshot: RouterSnapshot, policy: Policy, *, with_llm: bool, digest: str | None = None
+) -> str:
+    """Identify everything besides the query that shapes a decision (for the cache key).
+
+    `digest`: the policy's `policy_digest`, when the caller has it already.
+    """
+    digest = digest or policy_digest(policy)
     return (
-        f"{snapshot.slug}:{snapshot.fingerprint}:{policy.method}:{policy_digest}:"
+        f"{snapshot.slug}:{snapshot.fingerprint}:{policy.method}:{digest}:"
         f"{'llm' if with_llm else 'nollm'}"
     )
 
@@ -69,6 +83,47 @@ class _Classification:
     nearest_examples: list[NearestExample] = field(default_factory=list)
     outcome: str = ""
     out_of_domain: bool = False  # failed the similarity floor: no intent, and no LLM stage
+    matched_example: bool = False  # a near-duplicate example decided: no LLM stage either
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One uncached query on its way through the stages; `decision` is set once it is decided."""
+
+    position: int
+    query: str
+    cache_key: str
+    start_ns: int
+    trace: Trace
+    rules: RuleOutcome = field(default_factory=RuleOutcome)
+    vector: np.ndarray | None = None
+    classification: _Classification | None = None
+    intent: str | None = None
+    confidence: float = 0.0
+    calibrated: bool = False
+    stage: str = "fallback"
+    fallback_reason: str = ""
+    failed: bool = False  # a stage failed (not "no intent"): the fallback tier answers
+    cacheable: bool = True  # degraded answers (LLM down) are not cached
+    complexity: ComplexityEstimate | None = None
+    tier: TierSpec | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    decision: Decision | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What every stage of one `route_batch` call shares."""
+
+    policy: Policy
+    policy_digest: str
+    encoder: Encoder
+    llm: IntentLLM | None
+    items: list[_Pending]
+
+    def undecided(self) -> list[_Pending]:
+        return [item for item in self.items if item.decision is None]
 
 
 def _copy_decision(decision: Decision) -> Decision:
@@ -107,6 +162,11 @@ class CompiledRouter:
         self.examples_by_intent = [
             _as_slice(np.flatnonzero(self.example_labels == i)) for i in range(len(self.intents))
         ]
+        # Exact (normalised) example texts: a query that is an example is found whatever the
+        # method ranks its intent; later examples win (the services refuse duplicates anyway).
+        self.example_by_text = {
+            normalise_query(text): i for i, text in enumerate(snapshot.example_texts)
+        }
         self.centroids = normalised_centroids(
             self.example_vectors, self.example_labels, len(self.intents)
         )
@@ -117,6 +177,7 @@ class CompiledRouter:
         self.complexity = ComplexityClassifier(
             snapshot.complexity_vectors, snapshot.complexity_levels
         )
+        self.policy_digest = policy_digest(snapshot.policy)
         self._classifiers: dict[tuple, IntentClassifier] = {}
         self._classifiers_lock = threading.Lock()
         count_tokens("")  # load the tokenizer now rather than inside the first request
@@ -176,71 +237,47 @@ class CompiledRouter:
         cache: DecisionCache | None = None,
         policy: Policy | None = None,
     ) -> list[Decision]:
-        """Route several queries; the uncached ones that need a vector are encoded in one batch."""
+        """Route several queries; the uncached ones that need a vector are encoded in one batch.
+
+        Each stage in STAGES runs once over the batch's undecided queries, in order; a stage
+        may decide a query (a block rule), which the later stages then skip.
+        """
         self._check_encoder(encoder)
         policy = policy or self.snapshot.policy
-        if policy is not self.snapshot.policy:
+        if policy is self.snapshot.policy:
+            digest = self.policy_digest
+        else:
             _validate_policy(self.snapshot, policy)
-        strategy = strategy_key(self.snapshot, policy, with_llm=llm is not None)
+            digest = policy_digest(policy)
+        strategy = strategy_key(self.snapshot, policy, with_llm=llm is not None, digest=digest)
         decisions: list[Decision | None] = [None] * len(queries)
-        pending: list[tuple[int, int, Trace, RuleOutcome, str]] = []
-        to_store: dict[str, Decision] = {}
         keys = [decision_cache_key(q, version=self.version, strategy=strategy) for q in queries]
         lookup_start = time.perf_counter_ns()
         hits = cache.get_many(keys) if cache is not None and queries else {}
         # Each query's latency includes its share of the one cache lookup.
         lookup_share_ns = (time.perf_counter_ns() - lookup_start) // max(1, len(queries))
+        batch = _Batch(policy, digest, encoder, llm, items=[])
         for position, (query, cache_key) in enumerate(zip(queries, keys, strict=True)):
             start_ns = time.perf_counter_ns() - lookup_share_ns
             hit = hits.get(cache_key)
             if hit is not None:
                 decisions[position] = self._cache_hit(hit, start_ns)
-                continue
-            trace = Trace()
-            rules_start = time.perf_counter_ns()
-            outcome = evaluate_rules(self.rules, query)
-            trace.stages.append(
-                StageTiming("rules", _micros_since(rules_start), _rules_summary(outcome))
-            )
-            trace.matched_rules = [rule.id for rule in outcome.matched]
-            for rule_id in outcome.timed_out:
-                trace.notes.append(
-                    f"rule {rule_id} timed out (min-tier rules still apply, others skipped)"
-                )
-            if outcome.decisive is not None and outcome.decisive.action == "block":
-                decisions[position] = to_store[cache_key] = self._blocked(outcome, trace, start_ns)
-                continue
-            pending.append((position, start_ns, trace, outcome, cache_key))
+            else:
+                batch.items.append(_Pending(position, query, cache_key, start_ns, Trace()))
 
-        # Encode every query that still needs a vector in one batch.
-        needs_vector = [
-            item
-            for item in pending
-            if queries[item[0]].strip()
-            and (item[3].decisive is None or self.complexity.needs_vector)
-        ]
-        vectors: dict[int, np.ndarray] = {}
-        if needs_vector:
-            encode_start = time.perf_counter_ns()
-            matrix = encoder.encode([queries[item[0]] for item in needs_vector])
-            encode_micros = _micros_since(encode_start)
-            per_query = max(1, encode_micros // len(needs_vector))
-            for row, item in enumerate(needs_vector):
-                vectors[item[0]] = matrix[row]
-                item[2].stages.append(
-                    StageTiming(
-                        "encode",
-                        encode_micros if len(needs_vector) == 1 else per_query,
-                        encoder.name
-                        if len(needs_vector) == 1
-                        else f"{encoder.name}, batch of {len(needs_vector)}",
-                    )
-                )
+        for stage in self.STAGES:
+            undecided = batch.undecided()
+            if not undecided:
+                break
+            stage(self, batch, undecided)
 
-        for position, start_ns, trace, outcome, cache_key in pending:
-            decisions[position] = to_store[cache_key] = self._decide(
-                queries[position], vectors.get(position), outcome, trace, policy, llm, start_ns
-            )
+        to_store: dict[str, Decision] = {}
+        for item in batch.items:
+            if item.decision is None:
+                item.decision = self._decision(item, batch)
+            decisions[item.position] = item.decision
+            if item.cacheable:
+                to_store[item.cache_key] = item.decision
         if cache is not None and policy.cache_ttl_seconds > 0 and to_store:
             cache.set_many(
                 {key: _copy_decision(decision) for key, decision in to_store.items()},
@@ -264,8 +301,179 @@ class CompiledRouter:
         decision.latency_ms = (time.perf_counter_ns() - start_ns) / 1e6
         return decision
 
-    def _blocked(self, outcome: RuleOutcome, trace: Trace, start_ns: int) -> Decision:
-        rule = outcome.decisive
+    # -- stages: each takes the batch and its undecided queries -----------------------------
+
+    def _rules_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        per_query = rules_module.RULES_BUDGET_SECONDS
+        request_deadline = time.monotonic() + rules_module.RULES_REQUEST_BUDGET_SECONDS
+        for item in items:
+            trace = item.trace
+            with trace.timed("rules") as clock:
+                budget = min(per_query, request_deadline - time.monotonic())
+                outcome = item.rules = evaluate_rules(self.rules, item.query, budget_seconds=budget)
+                clock.outcome = _rules_summary(outcome)
+            trace.matched_rules = [rule.id for rule in outcome.matched]
+            if outcome.timed_out:
+                trace.notes.append(
+                    f"rules {_ids(outcome.timed_out)} timed out "
+                    "(min-tier rules still apply, others skipped)"
+                )
+            if outcome.over_budget:
+                trace.notes.append(
+                    f"rules {_ids(outcome.over_budget)} skipped: rules budget spent "
+                    f"({per_query * 1000:g} ms per query, "
+                    f"{rules_module.RULES_REQUEST_BUDGET_SECONDS:g} s per request; "
+                    "min-tier rules still apply)"
+                )
+            decisive = outcome.decisive
+            if decisive is not None and decisive.action == "block":
+                item.decision = self._blocked(item, batch)
+            elif decisive is not None:
+                item.intent, item.confidence, item.stage = decisive.intent, 1.0, "rule"
+
+    def _encode_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        """Encode every query that still needs a vector, in one batch."""
+        needs_vector = [
+            item
+            for item in items
+            if item.query.strip() and (item.stage != "rule" or self.complexity.needs_vector)
+        ]
+        if not needs_vector:
+            return
+        encoder = batch.encoder
+        encode_start = time.perf_counter_ns()
+        matrix = encoder.encode([item.query for item in needs_vector])
+        encode_micros = _micros_since(encode_start)
+        if len(needs_vector) == 1:
+            share, outcome = encode_micros, encoder.name
+        else:
+            share = max(1, encode_micros // len(needs_vector))
+            outcome = f"{encoder.name}, batch of {len(needs_vector)}"
+        for row, item in enumerate(needs_vector):
+            item.vector = matrix[row]
+            item.trace.stages.append(StageTiming("encode", share, outcome))
+
+    def _embedding_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        for item in items:
+            if item.stage == "rule":
+                continue
+            if item.vector is None:
+                item.fallback_reason, item.failed = "empty query", True
+                continue
+            result = item.classification = self._classify(
+                item.query, item.vector, batch.policy, item.trace
+            )
+            item.confidence, item.calibrated = result.confidence, result.calibrated
+            if result.intent is not None:
+                item.intent, item.stage = result.intent, "embedding"
+            else:
+                item.fallback_reason = result.outcome
+
+    def _llm_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        """Ask the LLM about queries in the ambiguous band, concurrently, within the budget.
+
+        A failed, skipped or unfinished call keeps an embedding answer that cleared its
+        threshold; without one the query fails over to the fallback tier.
+        """
+        policy = batch.policy
+        if batch.llm is None:
+            return
+        asking = [
+            item
+            for item in items
+            if item.classification is not None
+            and not item.classification.out_of_domain
+            and not item.classification.matched_example
+            and policy.ambiguity_low <= item.confidence < policy.ambiguity_high
+        ]
+        if not asking:
+            return
+        answers = classify_many(
+            batch.llm,
+            [item.query for item in asking],
+            self.intents,
+            timeout=policy.llm_timeout_seconds,
+            budget_seconds=policy.llm_budget_seconds,
+        )
+        for item, answer in zip(asking, answers, strict=True):
+            if answer.skipped:
+                problem, outcome = answer.skipped, answer.skipped
+            elif answer.error:
+                problem, outcome = f"LLM stage failed: {answer.error}", f"failed: {answer.error}"
+            else:
+                outcome = f"chose {answer.intent or 'none'}"
+                problem = ""
+            item.trace.stages.append(StageTiming("llm", answer.micros, outcome))
+            if not problem:
+                if answer.intent is None:
+                    item.intent, item.stage = None, "fallback"
+                    item.fallback_reason = "LLM stage found no matching intent"
+                else:
+                    item.intent, item.stage = answer.intent, "llm"
+                continue
+            item.cacheable = False
+            if item.intent is not None:
+                item.trace.notes.append(
+                    f"{problem}; kept the embedding answer {item.intent} {item.confidence:.3f}"
+                )
+            else:
+                item.trace.notes.append(problem)
+                item.fallback_reason, item.failed = problem, True
+
+    def _complexity_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        for item in items:
+            with item.trace.timed("complexity") as clock:
+                estimate = item.complexity = self.complexity.estimate(item.query, item.vector)
+                clock.outcome = estimate.level + (
+                    f" ({', '.join(estimate.signals)})" if estimate.signals else ""
+                )
+
+    def _tier_stage(self, batch: _Batch, items: list[_Pending]) -> None:
+        policy = batch.policy
+        for item in items:
+            with item.trace.timed("tier_policy") as clock:
+                level = item.complexity.level
+                item.input_tokens = count_tokens(item.query)
+                item.output_tokens = int(policy.expected_output_tokens.get(level, 0))
+                if item.stage == "fallback":
+                    item.intent = policy.fallback_intent
+                    if not item.failed:
+                        item.trace.notes.append("no intent: the tier follows complexity and rules")
+                intent_spec = self.intent_by_name.get(item.intent) if item.intent else None
+                min_tiers = [self.tier_by_name[name] for name in item.rules.min_tiers]
+                if intent_spec is not None and intent_spec.min_tier:
+                    min_tiers.insert(0, self.tier_by_name[intent_spec.min_tier])
+                choice = decision_tier(
+                    self.enabled_tiers,
+                    complexity=level,
+                    policy=policy,
+                    min_tiers=min_tiers,
+                    failure_tier=fallback_tier(policy, self.snapshot.tiers)
+                    if item.failed
+                    else None,
+                    input_tokens=item.input_tokens,
+                    output_tokens=item.output_tokens,
+                )
+                item.tier = choice.tier
+                item.trace.notes.extend(choice.notes)
+                clock.outcome = (
+                    f"{choice.tier.name if choice.tier else 'none'} "
+                    f"(quality >= {choice.required_quality:g})"
+                )
+
+    STAGES = (
+        _rules_stage,
+        _encode_stage,
+        _embedding_stage,
+        _llm_stage,
+        _complexity_stage,
+        _tier_stage,
+    )
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _blocked(self, item: _Pending, batch: _Batch) -> Decision:
+        rule = item.rules.decisive
         return Decision(
             intent=None,
             handler=None,
@@ -278,82 +486,27 @@ class CompiledRouter:
             provider=None,
             estimated_cost_usd=0.0,
             baseline_cost_usd=0.0,
-            latency_ms=(time.perf_counter_ns() - start_ns) / 1e6,
+            latency_ms=(time.perf_counter_ns() - item.start_ns) / 1e6,
             router_version=self.version,
+            policy_digest=batch.policy_digest,
             blocked=True,
             block_reason=rule.reason or f"blocked by rule {rule.id}",
-            trace=trace,
+            trace=item.trace,
         )
 
-    def _decide(
-        self,
-        query: str,
-        vector: np.ndarray | None,
-        outcome: RuleOutcome,
-        trace: Trace,
-        policy: Policy,
-        llm: IntentLLM | None,
-        start_ns: int,
-    ) -> Decision:
-        intent: str | None = None
-        confidence = 0.0
-        calibrated = False
-        stage = "fallback"
-        fallback_reason = ""
-
-        if outcome.decisive is not None:
-            intent, confidence, stage = outcome.decisive.intent, 1.0, "rule"
-        elif vector is None:
-            fallback_reason = "empty query"
-        else:
-            classification = self._classify(vector, policy, trace)
-            confidence = classification.confidence
-            calibrated = classification.calibrated
-            in_band = policy.ambiguity_low <= confidence < policy.ambiguity_high
-            if llm is not None and in_band and not classification.out_of_domain:
-                llm_start = time.perf_counter_ns()
-                try:
-                    chosen = llm.classify(query, self.intents, timeout=policy.llm_timeout_seconds)
-                except LLMStageError as error:
-                    fallback_reason = f"LLM stage failed: {error}"
-                    trace.stages.append(
-                        StageTiming("llm", _micros_since(llm_start), f"failed: {error}")
-                    )
-                except Exception as error:  # noqa: BLE001 - an LLM failure must never escape
-                    fallback_reason = f"LLM stage failed: {type(error).__name__}: {error}"
-                    trace.stages.append(
-                        StageTiming("llm", _micros_since(llm_start), f"failed: {error}")
-                    )
-                else:
-                    trace.stages.append(
-                        StageTiming("llm", _micros_since(llm_start), f"chose {chosen or 'none'}")
-                    )
-                    if chosen is None:
-                        fallback_reason = "LLM stage found no matching intent"
-                    else:
-                        intent, stage = chosen, "llm"
-            elif classification.intent is not None:
-                intent, stage = classification.intent, "embedding"
-            else:
-                fallback_reason = classification.outcome
-
-        if stage == "fallback":
-            trace.fallback_reason = fallback_reason
-            intent = policy.fallback_intent
-
-        complexity = self._complexity(query, vector, trace)
-        tier, input_tokens, output_tokens = self._choose_tier(
-            query, intent, complexity.level, outcome, policy, trace, fallback=stage == "fallback"
-        )
+    def _decision(self, item: _Pending, batch: _Batch) -> Decision:
+        if item.stage == "fallback":
+            item.trace.fallback_reason = item.fallback_reason
+        tier, input_tokens, output_tokens = item.tier, item.input_tokens, item.output_tokens
         baseline = most_expensive_tier(self.enabled_tiers, input_tokens, output_tokens)
-        intent_spec = self.intent_by_name.get(intent) if intent else None
+        intent_spec = self.intent_by_name.get(item.intent) if item.intent else None
         return Decision(
-            intent=intent,
+            intent=item.intent,
             handler=intent_spec.handler if intent_spec else None,
-            confidence=float(confidence),
-            calibrated=calibrated,
-            stage=stage,
-            complexity=complexity.level,
+            confidence=float(item.confidence),
+            calibrated=item.calibrated,
+            stage=item.stage,
+            complexity=item.complexity.level,
             tier=tier.name if tier else None,
             model=tier.model if tier else None,
             provider=tier.provider if tier else None,
@@ -361,20 +514,28 @@ class CompiledRouter:
             baseline_cost_usd=(
                 tier_cost_usd(baseline, input_tokens, output_tokens) if baseline else 0.0
             ),
-            latency_ms=(time.perf_counter_ns() - start_ns) / 1e6,
+            latency_ms=(time.perf_counter_ns() - item.start_ns) / 1e6,
             router_version=self.version,
-            trace=trace,
+            policy_digest=batch.policy_digest,
+            trace=item.trace,
         )
 
-    def _classify(self, vector: np.ndarray, policy: Policy, trace: Trace) -> _Classification:
-        stage_start = time.perf_counter_ns()
+    # -- the embedding classifier ---------------------------------------------------------
+
+    def _classify(
+        self, query: str, vector: np.ndarray, policy: Policy, trace: Trace
+    ) -> _Classification:
+        with trace.timed("embedding") as clock:
+            result = self._classification(query, vector, policy, trace)
+            clock.outcome = result.outcome
+        return result
+
+    def _classification(
+        self, query: str, vector: np.ndarray, policy: Policy, trace: Trace
+    ) -> _Classification:
         classifier = self.classifier_for(policy)
         if classifier is None:
-            result = _Classification(None, 0.0, False, outcome="router has no examples")
-            trace.stages.append(
-                StageTiming("embedding", _micros_since(stage_start), result.outcome)
-            )
-            return result
+            return _Classification(None, 0.0, False, outcome="router has no examples")
         query_vectors = vector[None, :]
         similarities = None
         if policy.method == "knn":
@@ -408,7 +569,23 @@ class CompiledRouter:
             calibrated=classifier.calibration.calibrated,
             top_intents=top_intents,
         )
-        if best.score < best.threshold:
+        result.nearest_examples = self._nearest_examples(candidates, candidate_similarities)
+        trace.top_intents = result.top_intents
+        trace.nearest_examples = result.nearest_examples
+        matched = self._matched_example(query, vector, result.nearest_examples, policy)
+        if matched is not None:
+            # A near-duplicate of an example is routed as that example is labelled, whatever the
+            # classifier says: an operator's correction takes effect for that query every time.
+            result.intent, result.matched_example = matched.intent, True
+            result.outcome = (
+                f"{matched.intent} (matched example, near-duplicate example "
+                f"{matched.similarity:.3f} >= {policy.near_duplicate_similarity:g})"
+            )
+            trace.notes.append(
+                f"matched example {matched.text!r} of {matched.intent} "
+                f"(similarity {matched.similarity:.3f})"
+            )
+        elif best.score < best.threshold:
             result.outcome = (
                 f"no intent cleared its threshold (best {best.intent} "
                 f"{best.score:.3f} < {best.threshold:.3f})"
@@ -429,11 +606,28 @@ class CompiledRouter:
                 else f"near-duplicate example {nearest_own:.3f}"
             )
             result.outcome = f"{best.intent} {best.score:.3f} ({in_domain})"
-        result.nearest_examples = self._nearest_examples(candidates, candidate_similarities)
-        trace.top_intents = result.top_intents
-        trace.nearest_examples = result.nearest_examples
-        trace.stages.append(StageTiming("embedding", _micros_since(stage_start), result.outcome))
         return result
+
+    def _matched_example(
+        self, query: str, vector: np.ndarray, nearest: list[NearestExample], policy: Policy
+    ) -> NearestExample | None:
+        """The example this query nearly duplicates (cosine >= the policy's bound), if any.
+
+        Searched among the best intents' examples (already scored for the trace) plus an exact
+        text match anywhere, so the check costs no pass over every example.
+        """
+        bound = policy.near_duplicate_similarity
+        best = nearest[0] if nearest and nearest[0].similarity >= bound else None
+        index = self.example_by_text.get(normalise_query(query))
+        if index is not None:
+            exact = float(self.example_vectors[index] @ vector)
+            if exact >= bound and (best is None or exact > best.similarity):
+                best = NearestExample(
+                    intent=self.snapshot.example_intents[index],
+                    text=self.snapshot.example_texts[index],
+                    similarity=exact,
+                )
+        return best
 
     def _example_similarities(
         self, vector: np.ndarray, intents: np.ndarray, similarities: np.ndarray | None
@@ -479,66 +673,6 @@ class CompiledRouter:
     def _threshold(self, intent: IntentSpec, policy: Policy) -> float:
         return intent.threshold if intent.threshold is not None else policy.threshold
 
-    def _complexity(
-        self, query: str, vector: np.ndarray | None, trace: Trace
-    ) -> ComplexityEstimate:
-        stage_start = time.perf_counter_ns()
-        estimate = self.complexity.estimate(query, vector)
-        summary = estimate.level + (f" ({', '.join(estimate.signals)})" if estimate.signals else "")
-        trace.stages.append(StageTiming("complexity", _micros_since(stage_start), summary))
-        return estimate
-
-    def _choose_tier(
-        self,
-        query: str,
-        intent: str | None,
-        level: str,
-        outcome: RuleOutcome,
-        policy: Policy,
-        trace: Trace,
-        *,
-        fallback: bool,
-    ) -> tuple[TierSpec | None, int, int]:
-        stage_start = time.perf_counter_ns()
-        input_tokens = count_tokens(query)
-        output_tokens = int(policy.expected_output_tokens.get(level, 0))
-        floors = [float(policy.complexity_min_quality.get(level, 0.0))]
-        intent_spec = self.intent_by_name.get(intent) if intent else None
-        if intent_spec is not None and intent_spec.min_tier:
-            floors.append(self.tier_by_name[intent_spec.min_tier].quality)
-        for tier_name in outcome.min_tiers:
-            floors.append(self.tier_by_name[tier_name].quality)
-        fallback_tier = None
-        if fallback:
-            fallback_tier = (
-                self.tier_by_name[policy.fallback_tier]
-                if policy.fallback_tier
-                else middle_tier(self.enabled_tiers)
-            )
-            if fallback_tier is not None:
-                floors.append(fallback_tier.quality)
-        required = max(floors)
-        if (
-            fallback_tier is not None
-            and fallback_tier.enabled
-            and fallback_tier.quality >= required
-        ):
-            # The configured (or middle) fallback tier, unless a floor demands a better one.
-            tier, notes = fallback_tier, [f"fallback tier {fallback_tier.name}"]
-        else:
-            choice = choose_tier(
-                self.enabled_tiers,
-                required_quality=required,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                latency_budget_ms=policy.latency_budget_ms,
-            )
-            tier, notes = choice.tier, choice.notes
-        trace.notes.extend(notes)
-        summary = f"{tier.name if tier else 'none'} (quality >= {required:g})"
-        trace.stages.append(StageTiming("tier_policy", _micros_since(stage_start), summary))
-        return tier, input_tokens, output_tokens
-
 
 def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
     """`indices` as a slice when they are one contiguous run (a view instead of a copy)."""
@@ -551,13 +685,22 @@ def _count(members: slice | np.ndarray) -> int:
     return members.stop - members.start if isinstance(members, slice) else len(members)
 
 
+def _ids(rule_ids: list[int]) -> str:
+    return ", ".join(str(rule_id) for rule_id in rule_ids)
+
+
 def _rules_summary(outcome: RuleOutcome) -> str:
     if not outcome.matched:
-        return "no match"
-    ids = ", ".join(str(rule.id) for rule in outcome.matched)
-    if outcome.decisive is not None:
-        return f"matched {ids}; rule {outcome.decisive.id} decides ({outcome.decisive.action})"
-    return f"matched {ids}"
+        summary = "no match"
+    else:
+        summary = f"matched {_ids([rule.id for rule in outcome.matched])}"
+        if outcome.decisive is not None:
+            summary += f"; rule {outcome.decisive.id} decides ({outcome.decisive.action})"
+    if outcome.timed_out:
+        summary += f"; timed out: {_ids(outcome.timed_out)}"
+    if outcome.over_budget:
+        summary += f"; over budget, skipped: {_ids(outcome.over_budget)}"
+    return summary
 
 
 def _validate_policy(snapshot: RouterSnapshot, policy: Policy) -> None:
@@ -573,6 +716,14 @@ def _validate_policy(snapshot: RouterSnapshot, policy: Policy) -> None:
         )
     if policy.top_k < 1:
         raise SnapshotError(f"top_k must be at least 1, got {policy.top_k}")
+    for name in ("llm_timeout_seconds", "llm_budget_seconds"):
+        if not getattr(policy, name) > 0:  # also refuses NaN
+            raise SnapshotError(f"{name} must be positive, got {getattr(policy, name)}")
+    if not 0.0 < policy.near_duplicate_similarity:
+        raise SnapshotError(
+            f"near_duplicate_similarity must be positive (above 1.0 turns it off), "
+            f"got {policy.near_duplicate_similarity}"
+        )
     if policy.fallback_intent is not None and policy.fallback_intent not in intent_names:
         raise SnapshotError(f"fallback intent {policy.fallback_intent!r} is not an intent")
     if policy.fallback_tier is not None and policy.fallback_tier not in tier_names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import regex
@@ -9,11 +10,18 @@ import regex
 from .errors import SnapshotError
 from .snapshot import RULE_ACTIONS, RULE_KINDS, RuleSpec
 
+MAX_RULES_PER_ROUTER = 200
+
 # Per-rule search budget: a catastrophically backtracking pattern gives up instead of hanging.
 # A busy CPU can push even a trivial search past the first budget, so a timeout is retried once
 # with the longer one before the rule counts as timed out (worst case ~0.1 s per bad rule).
 REGEX_TIMEOUT_SECONDS = 0.005
 REGEX_RETRY_TIMEOUT_SECONDS = 0.1
+# Total rules time per query: once spent, the remaining rules are skipped (and named in the
+# trace), so many bad rules cost one budget, not one timeout each.
+RULES_BUDGET_SECONDS = 0.5
+# And per request: a batch of queries never spends more than this on rules in total.
+RULES_REQUEST_BUDGET_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +38,8 @@ class RuleOutcome:
     decisive: RuleSpec | None = None  # highest-priority matching "route" or "block" rule
     min_tiers: list[str] = field(default_factory=list)  # tiers forced by "min_tier" rules
     timed_out: list[int] = field(default_factory=list)  # ids of rules that hit the timeout
+    over_budget: list[int] = field(default_factory=list)  # ids skipped: the budget was spent
+    searches: int = 0  # regex searches run, retries included
 
 
 def compile_rule(spec: RuleSpec) -> CompiledRule:
@@ -55,28 +65,51 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
 
 
 def compile_rules(specs: tuple[RuleSpec, ...]) -> list[CompiledRule]:
-    """Compile all rules, highest priority first (ties by id, so the order is stable)."""
+    """Compile all rules, highest priority first (ties by id, so the order is stable).
+
+    More than MAX_RULES_PER_ROUTER rules is a SnapshotError: the rules stage must stay cheap.
+    """
+    if len(specs) > MAX_RULES_PER_ROUTER:
+        raise SnapshotError(
+            f"{len(specs)} rules; a router may have at most {MAX_RULES_PER_ROUTER} enabled rules"
+        )
     ordered = sorted(specs, key=lambda spec: (-spec.priority, spec.id))
     return [compile_rule(spec) for spec in ordered]
 
 
-def _search(pattern: regex.Pattern, query: str) -> bool:
-    try:
-        return pattern.search(query, timeout=REGEX_TIMEOUT_SECONDS) is not None
-    except TimeoutError:
-        return pattern.search(query, timeout=REGEX_RETRY_TIMEOUT_SECONDS) is not None
+def _search(pattern: regex.Pattern, query: str, deadline: float, outcome: RuleOutcome) -> bool:
+    """Search within the per-rule timeout, retried once with the longer one, never past `deadline`."""
+    for timeout in (REGEX_TIMEOUT_SECONDS, REGEX_RETRY_TIMEOUT_SECONDS):
+        remaining = deadline - time.monotonic()
+        if remaining < REGEX_TIMEOUT_SECONDS:
+            break
+        outcome.searches += 1
+        try:
+            return pattern.search(query, timeout=min(timeout, remaining)) is not None
+        except TimeoutError:
+            continue
+    raise TimeoutError
 
 
-def evaluate_rules(rules: list[CompiledRule], query: str) -> RuleOutcome:
+def evaluate_rules(
+    rules: list[CompiledRule], query: str, *, budget_seconds: float = RULES_BUDGET_SECONDS
+) -> RuleOutcome:
     """Run every rule over `query`; the first matching route/block rule decides.
 
     A rule that times out is recorded; a timed-out "min_tier" rule still applies (it can only
-    raise quality), while a timed-out "route" or "block" rule is skipped.
+    raise quality), while a timed-out "route" or "block" rule is skipped. Once `budget_seconds`
+    are spent, the remaining rules are skipped the same way and listed in `over_budget`.
     """
     outcome = RuleOutcome()
+    deadline = time.monotonic() + budget_seconds
     for rule in rules:
+        if time.monotonic() + REGEX_TIMEOUT_SECONDS > deadline:
+            outcome.over_budget.append(rule.spec.id)
+            if rule.spec.action == "min_tier":
+                outcome.min_tiers.append(rule.spec.tier)
+            continue
         try:
-            found = _search(rule.pattern, query)
+            found = _search(rule.pattern, query, deadline, outcome)
         except TimeoutError:
             outcome.timed_out.append(rule.spec.id)
             if rule.spec.action == "min_tier":

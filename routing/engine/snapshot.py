@@ -78,7 +78,14 @@ class Policy:
     expected_output_tokens: dict[str, int] = field(
         default_factory=lambda: {"simple": 150, "moderate": 400, "complex": 900}
     )
-    llm_timeout_seconds: float = 2.0
+    llm_timeout_seconds: float = 2.0  # per LLM call
+    # Total LLM time per request: a batch's ambiguous queries are asked concurrently, and those
+    # still unanswered after this keep their embedding answer (or fail over to the fallback tier).
+    llm_budget_seconds: float = 5.0
+    # A query at least this similar (cosine) to one example routes to that example's intent,
+    # whatever the method, so a correction takes effect. High on purpose: with MiniLM "I want to
+    # cancel my subscription" is 0.972 from "I do NOT want to ...". Above 1.0 turns it off.
+    near_duplicate_similarity: float = 0.995
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .snapshot import TierSpec
+from .snapshot import Policy, TierSpec
 
 
 @dataclass(slots=True)
@@ -35,6 +36,46 @@ def most_expensive_tier(
         return None
     return max(
         tiers, key=lambda tier: (tier_cost_usd(tier, input_tokens, output_tokens), tier.rank)
+    )
+
+
+def fallback_tier(policy: Policy, tiers: Sequence[TierSpec]) -> TierSpec | None:
+    """The tier a failed decision takes: the policy's fallback tier, else the middle enabled one."""
+    if policy.fallback_tier:
+        return next((tier for tier in tiers if tier.name == policy.fallback_tier), None)
+    return middle_tier([tier for tier in tiers if tier.enabled])
+
+
+def decision_tier(
+    tiers: list[TierSpec],
+    *,
+    complexity: str,
+    policy: Policy,
+    min_tiers: Sequence[TierSpec] = (),
+    failure_tier: TierSpec | None = None,
+    input_tokens: int,
+    output_tokens: int,
+) -> TierChoice:
+    """The tier for one decision among the enabled `tiers`.
+
+    Its quality floor is the highest of: the policy's floor for the complexity level, the
+    minimum tiers the intent and the rules ask for (`min_tiers`) and, when a stage failed, the
+    `failure_tier` (see `fallback_tier`), which answers itself unless a floor demands better.
+    "No intent" is a result, not a failure: such a decision passes no `failure_tier`.
+    """
+    floors = [float(policy.complexity_min_quality.get(complexity, 0.0))]
+    floors.extend(tier.quality for tier in min_tiers)
+    if failure_tier is not None:
+        floors.append(failure_tier.quality)
+    required = max(floors)
+    if failure_tier is not None and failure_tier.enabled and failure_tier.quality >= required:
+        return TierChoice(failure_tier, required, [f"fallback tier {failure_tier.name}"])
+    return choose_tier(
+        tiers,
+        required_quality=required,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_budget_ms=policy.latency_budget_ms,
     )
 
 

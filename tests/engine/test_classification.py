@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -155,3 +156,48 @@ def test_policy_override_switches_method_without_recompiling(router, encoder):
 
     assert decision.intent == "weather"
     assert router.snapshot.policy.method == "centroid"
+
+
+RETENTION = "I do NOT want to cancel my subscription"
+
+
+@pytest.fixture(scope="module")
+def corrected_snapshot(encoder):
+    examples = {**EXAMPLES, "retention": [RETENTION]}
+    return make_snapshot(encoder, examples=examples)
+
+
+@pytest.mark.parametrize("method", ["centroid", "knn", "linear"])
+@pytest.mark.parametrize("query", [RETENTION, "i do not want to cancel my  subscription"])
+def test_a_query_that_is_an_example_routes_to_that_example_with_every_method(
+    corrected_snapshot, encoder, method, query
+):
+    policy = Policy(method=method, threshold=0.45, top_k=3)
+    router = compile_router(replace(corrected_snapshot, policy=policy))
+
+    decision = router.route(query, encoder=encoder)
+
+    assert (decision.intent, decision.stage) == ("retention", "embedding")
+    assert "matched example" in decision.trace.stages[2].outcome
+    assert any(note.startswith("matched example") for note in decision.trace.notes)
+
+
+def test_the_opposite_request_is_not_a_near_duplicate(corrected_snapshot, encoder):
+    # 0.972 from the retention example with this encoder: a bound of 0.97 would misroute it.
+    router = compile_router(corrected_snapshot)
+
+    decision = router.route("I want to cancel my subscription", encoder=encoder)
+
+    assert decision.intent != "retention"
+    assert not any(note.startswith("matched example") for note in decision.trace.notes)
+
+
+def test_near_duplicate_bound_is_a_policy_field(corrected_snapshot, encoder):
+    router = compile_router(corrected_snapshot)
+    off = replace(corrected_snapshot.policy, near_duplicate_similarity=1.01)
+
+    assert router.route(RETENTION, encoder=encoder).intent == "retention"
+    assert (
+        "matched example"
+        not in router.route(RETENTION, encoder=encoder, policy=off).trace.stages[2].outcome
+    )

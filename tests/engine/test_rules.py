@@ -3,7 +3,12 @@ import time
 import pytest
 
 from routing.engine import RuleSpec, SnapshotError, compile_router
-from routing.engine.rules import compile_rules, evaluate_rules
+from routing.engine.rules import (
+    MAX_RULES_PER_ROUTER,
+    REGEX_TIMEOUT_SECONDS,
+    compile_rules,
+    evaluate_rules,
+)
 from tests.engine.conftest import make_snapshot
 
 
@@ -107,3 +112,61 @@ def test_invalid_regex_is_a_snapshot_error(encoder):
 
     with pytest.raises(SnapshotError, match="rule 9"):
         compile_router(make_snapshot(encoder, rules=rules))
+
+
+def _catastrophic_rules(count: int, action: str = "block") -> tuple[RuleSpec, ...]:
+    return tuple(
+        RuleSpec(i, "regex", r"(a|a)+$", priority=count - i, action=action) for i in range(count)
+    )
+
+
+def test_many_pathological_rules_share_one_budget_per_query():
+    rules = compile_rules(_catastrophic_rules(50))
+
+    outcome = evaluate_rules(rules, "a" * 40 + "!", budget_seconds=0.05)
+
+    # Every rule is accounted for, in priority order: timed out, or skipped once the budget ran out.
+    assert outcome.timed_out + outcome.over_budget == list(range(50))
+    assert outcome.over_budget  # most were never run
+    # Each search that times out spends at least the per-rule timeout of the budget.
+    assert outcome.searches <= 0.05 / REGEX_TIMEOUT_SECONDS + 1
+    assert outcome.decisive is None and outcome.matched == []
+
+
+def test_trace_names_the_rules_that_timed_out_not_no_match(encoder):
+    router = compile_router(make_snapshot(encoder, rules=_catastrophic_rules(50)))
+
+    decision = router.route("a" * 40 + "!", encoder=encoder)
+
+    rules_stage = decision.trace.stages[0]
+    assert rules_stage.stage == "rules"
+    assert "no match" in rules_stage.outcome and "timed out: 0" in rules_stage.outcome
+    assert "over budget, skipped:" in rules_stage.outcome
+    named = " ".join(note for note in decision.trace.notes if note.startswith("rules "))
+    assert all(f" {i}," in named or f" {i} " in named for i in range(50))
+    assert not decision.blocked  # a timed-out block rule is skipped, the query is still routed
+
+
+def test_more_rules_than_the_cap_is_a_snapshot_error(encoder):
+    rules = tuple(
+        RuleSpec(i, "keyword", f"word{i}", priority=1, action="block")
+        for i in range(MAX_RULES_PER_ROUTER + 1)
+    )
+    compile_rules(rules[:MAX_RULES_PER_ROUTER])  # the cap itself is fine
+
+    with pytest.raises(SnapshotError, match=f"at most {MAX_RULES_PER_ROUTER}"):
+        compile_router(make_snapshot(encoder, rules=rules))
+
+
+def test_a_batch_spends_at_most_the_request_budget_on_rules(encoder, monkeypatch):
+    from routing.engine import rules as rules_module
+
+    monkeypatch.setattr(rules_module, "RULES_REQUEST_BUDGET_SECONDS", 0.2)
+    router = compile_router(make_snapshot(encoder, rules=_catastrophic_rules(50)))
+
+    decisions = router.route_batch([f"{'a' * 40}{'!' * i}" for i in range(1, 11)], encoder=encoder)
+
+    # The first query spent the request's budget: every later query skipped every rule.
+    for decision in decisions[1:]:
+        assert "over budget, skipped: 0, 1, 2" in decision.trace.stages[0].outcome
+        assert any("0.2 s per request" in note for note in decision.trace.notes)

@@ -1,9 +1,11 @@
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
 from routing.engine import EncoderMismatch, Policy, RuleSpec, compile_router
+from routing.engine.decision import plain
+from routing.engine.router import policy_digest
 from tests.engine.conftest import FakeEncoder, make_snapshot
 
 
@@ -30,7 +32,7 @@ def test_trace_explains_an_embedding_decision(router, encoder):
     assert (nearest.intent, nearest.text) == ("weather", "will it rain tomorrow")
     assert nearest.similarity > 0.7
     assert trace.fallback_reason == ""
-    assert decision.to_dict(explain=False).keys() == decision.to_dict().keys() - {"trace"}
+    assert plain(decision).keys() - {"trace"} == {f.name for f in fields(decision)} - {"trace"}
 
 
 def test_trace_lists_matched_rules(encoder):
@@ -143,3 +145,14 @@ def test_example_order_does_not_change_the_decision_or_its_trace(base_snapshot, 
         [e.similarity for e in second.nearest_examples], abs=1e-6
     )
     assert len(first.nearest_examples) == 5
+
+
+def test_decision_names_the_policy_that_made_it(router, encoder):
+    override = replace(router.snapshot.policy, threshold=0.3)
+
+    saved = router.route("will it rain tomorrow in rome", encoder=encoder)
+    other = router.route("will it rain tomorrow in rome", encoder=encoder, policy=override)
+
+    assert saved.policy_digest == policy_digest(router.snapshot.policy) == router.policy_digest
+    assert other.policy_digest == policy_digest(override) != saved.policy_digest
+    assert len(saved.policy_digest) == 12

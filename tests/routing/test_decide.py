@@ -1,11 +1,14 @@
 """The Django glue routes with the router's current version and sees changes at once."""
 
+from dataclasses import replace
+
 import pytest
 
 from routing.decide import SharedDecisionCache, decide, decide_batch
 from routing.models import Intent
 from routing.services.examples import example_add
-from routing.services.versioning import router_policy_update
+from routing.services.versioning import config_object_save, router_policy_update
+from routing.snapshots import compiled_router
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +134,57 @@ def test_shared_decision_cache_stores_and_finds_a_batch_in_one_call_each(demo_ro
 
     assert set(found) == {"parcel", "refund"}
     assert (found["parcel"].intent, found["refund"].intent) == (first.intent, second.intent)
+
+
+# The mapping the product promises for the demo (helper A makes these the demo's saved floors).
+DEMO_FLOORS = {"simple": 0.0, "moderate": 0.8, "complex": 0.9}
+DESIGN_QUESTION = (
+    "Design a distributed system for real-time inventory across 40 warehouses: compare "
+    "event sourcing with CDC, explain the consistency trade-offs and plan the migration step by step."
+)
+
+
+def test_out_of_scope_queries_get_the_tier_their_complexity_calls_for(demo_router):
+    saved = compiled_router(demo_router).snapshot.policy
+    policy = replace(saved, complexity_min_quality=DEMO_FLOORS)
+
+    trivial = decide(router=demo_router, query="what's 2+2?", policy=policy)
+    design = decide(router=demo_router, query=DESIGN_QUESTION, policy=policy)
+
+    assert (trivial.intent, trivial.complexity, trivial.tier) == (None, "simple", "gpt-4o-mini")
+    assert (design.intent, design.complexity, design.tier) == (None, "complex", "claude-sonnet-4")
+    # "No intent" is a result, not a failure: the fallback tier (gpt-4o) answers neither.
+    assert not any(n.startswith("fallback tier") for d in (trivial, design) for n in d.trace.notes)
+
+
+def test_a_failure_takes_the_fallback_tier_never_the_cheapest(demo_router):
+    decision = decide_batch(router=demo_router, queries=["   "])[0]
+    assert decision.stage == "fallback" and decision.trace.fallback_reason == "empty query"
+    assert decision.tier == "gpt-4o"  # the demo's fallback tier
+
+
+RETENTION_QUERY = "I do NOT want to cancel my subscription"
+
+
+@pytest.mark.parametrize("method", ["centroid", "knn", "linear"])
+def test_a_corrected_query_routes_as_corrected_with_every_method(
+    demo_router, django_capture_on_commit_callbacks, method
+):
+    intent = Intent(router=demo_router, name="retention", handler="support.retention")
+    config_object_save(obj=intent)
+    with django_capture_on_commit_callbacks(execute=True):
+        example_add(intent=intent, text=RETENTION_QUERY)
+    demo_router.refresh_from_db()
+    policy = replace(compiled_router(demo_router).snapshot.policy, method=method)
+
+    decisions = [
+        decide(router=demo_router, query=query, policy=policy)
+        for query in (RETENTION_QUERY, RETENTION_QUERY.lower() + "  ")
+    ]
+
+    for decision in decisions:
+        assert (decision.intent, decision.handler) == ("retention", "support.retention")
+        assert any(note.startswith("matched example") for note in decision.trace.notes)
+    # The opposite request is 0.972 from the example: not a near-duplicate (the bound is 0.995).
+    opposite = decide(router=demo_router, query="I want to cancel my subscription", policy=policy)
+    assert not any(note.startswith("matched example") for note in opposite.trace.notes)

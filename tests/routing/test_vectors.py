@@ -18,7 +18,7 @@ def test_new_example_gets_a_normalised_vector_from_the_active_encoder(
         example = example_add(intent=refund, text="please send my money back to my visa")
     example.refresh_from_db()
     assert len(callbacks) == 1  # the vector task, enqueued after commit
-    vector = example.vector_array()
+    vector = np.frombuffer(bytes(example.vector), dtype=np.float32)
     assert example.encoder == LOCAL_FAST_ENCODER_NAME
     assert vector.shape == (384,) and vector.dtype == np.float32
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4

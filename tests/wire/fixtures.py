@@ -1,4 +1,4 @@
-"""Reusable pytest fixtures for the local OpenAI wire server.
+"""Reusable pytest fixtures for the local OpenAI and Anthropic wire servers.
 
 tests/conftest.py loads them for the whole suite (`pytest_plugins`).
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.wire.anthropic_server import AnthropicWireServer
 from tests.wire.openai_server import OpenAIWireServer
 
 
@@ -31,3 +32,18 @@ def openai_client(openai_server):
     import openai
 
     return openai.OpenAI(base_url=openai_server.base_url, api_key="test-key", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def anthropic_wire():
+    """One server for the whole session; prefer `anthropic_server`, which resets it per test."""
+    with AnthropicWireServer() as server:
+        yield server
+
+
+@pytest.fixture
+def anthropic_server(anthropic_wire):
+    """The session's Anthropic server with no scripted replies and no recorded requests."""
+    anthropic_wire.reset()
+    yield anthropic_wire
+    anthropic_wire.reset()

@@ -54,6 +54,7 @@ class OpenAIWireServer:
         self.embedding_status = 200
         self.embedding_delay_seconds = 0.0
         self.requests: list[tuple[str, dict]] = []
+        self.authorizations: list[str] = []  # the Authorization header of every request
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
@@ -83,6 +84,7 @@ class OpenAIWireServer:
         with self._lock:
             self.chat_replies.clear()
             self.requests.clear()
+            self.authorizations.clear()
         self.default_chat_reply = ChatReply()
         self.embedding_status = 200
         self.embedding_delay_seconds = 0.0
@@ -114,6 +116,7 @@ class OpenAIWireServer:
                     return
                 with server._lock:
                     server.requests.append((self.path, body))
+                    server.authorizations.append(self.headers.get("Authorization", ""))
                 if self.path == "/v1/chat/completions":
                     self._chat(body)
                 elif self.path == "/v1/embeddings":
