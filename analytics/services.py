@@ -21,6 +21,7 @@ from routing.auth import KeyPrincipal, router_for_key
 from routing.engine.decision import Decision
 from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import Intent, Router
+from routing.schemas import DECISION_PUBLIC_FIELDS
 
 # A decision routed by another worker becomes visible once that worker's buffer is flushed.
 FEEDBACK_WAIT_EXTRA_SECONDS = 0.5
@@ -42,29 +43,15 @@ def decision_record(
     row = DecisionLog(
         id=uuid.uuid4(),
         router_id=router.pk,
-        router_version=decision.router_version,
         query=query,
         user_ref=user_ref or "",
         session_ref=session_ref or "",
         metadata=metadata or {},
-        intent=decision.intent,
-        handler=decision.handler,
-        confidence=decision.confidence,
-        calibrated=decision.calibrated,
-        stage=decision.stage,
-        complexity=decision.complexity,
-        tier=decision.tier,
-        model=decision.model,
-        provider=decision.provider,
-        estimated_cost_usd=decision.estimated_cost_usd,
-        baseline_cost_usd=decision.baseline_cost_usd,
-        latency_ms=decision.latency_ms,
-        cached=decision.cached,
-        blocked=decision.blocked,
         trace=decision.trace,  # made JSON-ready by the flusher, off the request path
         channel=channel,
         api_key_id=principal.key_id if principal else None,
         created_at=timezone.now(),
+        **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
     )
     decision_log.append(row)
     return row.id

@@ -73,11 +73,17 @@ def _field(loc: tuple | list) -> str:
     return ".".join(str(part) for part in parts)
 
 
+def _subpath(error: dict) -> str:
+    # Checks that walk a whole value (metadata) name the nested part they refused in ctx.
+    subpath = (error.get("ctx") or {}).get("subpath")
+    return f".{subpath}" if subpath else ""
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = [
         {
-            "field": _field(error.get("loc", ())),
+            "field": _field(error.get("loc", ())) + _subpath(error),
             "location": str(error.get("loc", ("body",))[0]),
             "message": error.get("msg", "invalid"),
             "type": error.get("type", ""),

@@ -59,6 +59,7 @@ class Decision:
     baseline_cost_usd: float  # same query on the most expensive enabled tier
     latency_ms: float
     router_version: int
+    policy_digest: str = ""  # short hash of the Policy that made this decision
     blocked: bool = False
     block_reason: str = ""
     cached: bool = False
