@@ -94,11 +94,9 @@ def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     problem = _metadata_problem(metadata)
     if problem is not None:
         path, reason = problem
-        # ctx["path"] lets the error handler name the nested field (metadata.user.name).
+        # ctx["subpath"] lets the error handler name the nested field (metadata.user.name).
         raise PydanticCustomError(
-            "invalid_metadata",
-            "{path}{reason}",
-            {"path": f"{path}: " if path else "", "reason": reason, "subpath": path},
+            "invalid_metadata", "{reason}", {"reason": reason, "subpath": path}
         )
     return metadata
 
@@ -153,7 +151,8 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-ERROR_RESPONSES = {status: ErrorOut for status in (400, 401, 403, 404, 413, 422, 429, 503)}
+# 409: the router's configuration cannot be compiled; 503: a service or the encoder is not ready.
+ERROR_RESPONSES = {status: ErrorOut for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 class RouteIn(Schema):
