@@ -48,56 +48,66 @@ def _query_text(text: str) -> str:
     return _storable(text)
 
 
-def _metadata_problem(metadata: dict[str, Any]) -> tuple[str, str] | None:
-    """(path, reason) of the first value that cannot be stored, or of the size excess; one pass."""
-    size = 0  # bytes of compact UTF-8 JSON (escapes aside), counted while walking
-    stack: list[tuple[str, Any, int]] = [("", metadata, 0)]
-    while stack:
-        path, value, depth = stack.pop()
-        kind = type(value)
-        if kind is str:
-            reason = _unstorable_reason(value)
-            if reason is not None:
-                return path, reason
-            size += (len(value) if value.isascii() else len(value.encode())) + 2
-        elif kind is dict or kind is list:
-            if depth >= METADATA_MAX_DEPTH:
-                return path, f"nests deeper than {METADATA_MAX_DEPTH} levels"
-            size += 2 + max(len(value) - 1, 0)
+class _MetadataProblem(Exception):
+    def __init__(self, reason: str, *, whole: bool = False) -> None:
+        self.reason = reason
+        self.whole = whole  # about the whole value (its size): no path to name
+        self.path: list[str] = []  # innermost first, filled in while unwinding
+
+
+def _printable(key: object) -> str:
+    # The error names the key, so it must itself be encodable: NUL and surrogates as \uXXXX.
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", str(key))
+
+
+def _metadata_size(value: Any, depth: int) -> int:
+    """Bytes of compact UTF-8 JSON (escapes aside), refusing what cannot be stored; one pass."""
+    kind = type(value)
+    if kind is str:
+        reason = _unstorable_reason(value)
+        if reason is not None:
+            raise _MetadataProblem(reason)
+        return (len(value) if value.isascii() else len(value.encode())) + 2
+    if kind is float:
+        if not math.isfinite(value):
+            raise _MetadataProblem("must be a finite number (NaN and Infinity are not JSON)")
+        return len(repr(value))
+    if kind is not dict and kind is not list:
+        return len(str(value))  # int, bool, None: the rest of what json.loads makes
+    if depth >= METADATA_MAX_DEPTH:
+        raise _MetadataProblem(f"nests deeper than {METADATA_MAX_DEPTH} levels")
+    size = 2 + max(len(value) - 1, 0)
+    items = value.items() if kind is dict else enumerate(value)
+    for key, item in items:
+        try:
             if kind is dict:
-                for key, item in value.items():
-                    key_path = f"{path}.{key}" if path else str(key)
-                    reason = _unstorable_reason(key)
-                    if reason is not None:
-                        return key_path, f"key {reason}"
-                    size += len(key.encode()) + 3
-                    stack.append((key_path, item, depth + 1))
-            else:
-                stack.extend(
-                    (f"{path}.{index}" if path else str(index), item, depth + 1)
-                    for index, item in enumerate(value)
-                )
-        elif kind is float:
-            if not math.isfinite(value):
-                return path, "must be a finite number (NaN and Infinity are not JSON)"
-            size += len(repr(value))
-        else:  # int, bool, None: everything else json.loads makes
-            size += len(str(value))
+                reason = _unstorable_reason(key)
+                if reason is not None:
+                    raise _MetadataProblem(f"key {reason}")
+                size += len(key.encode()) + 3
+            size += _metadata_size(item, depth + 1)
+        except _MetadataProblem as problem:
+            if not problem.whole:
+                problem.path.append(_printable(key))
+            raise
         if size > METADATA_MAX_BYTES:
-            return "", f"is larger than {METADATA_MAX_BYTES} bytes serialized"
-    return None
+            raise _MetadataProblem(
+                f"is larger than {METADATA_MAX_BYTES} bytes serialized", whole=True
+            )
+    return size
 
 
 def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     if not metadata:
         return metadata
-    problem = _metadata_problem(metadata)
-    if problem is not None:
-        path, reason = problem
+    try:
+        _metadata_size(metadata, 0)
+    except _MetadataProblem as problem:
         # ctx["subpath"] lets the error handler name the nested field (metadata.user.name).
+        subpath = ".".join(reversed(problem.path))
         raise PydanticCustomError(
-            "invalid_metadata", "{reason}", {"reason": reason, "subpath": path}
-        )
+            "invalid_metadata", "{reason}", {"reason": problem.reason, "subpath": subpath}
+        ) from None
     return metadata
 
 

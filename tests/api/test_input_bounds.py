@@ -29,7 +29,12 @@ BAD_ROUTE_BODIES = [
     ("NUL in session_id", {"query": "hi", "session_id": f"s{NUL}"}, "session_id"),
     ("user_id longer than its column", {"query": "hi", "user_id": "u" * 201}, "user_id"),
     ("NUL in a metadata value", {"query": "hi", "metadata": {"app": f"w{NUL}b"}}, "metadata.app"),
-    ("NUL in a metadata key", {"query": "hi", "metadata": {f"a{NUL}": 1}}, f"metadata.a{NUL}"),
+    ("NUL in a metadata key", {"query": "hi", "metadata": {f"a{NUL}": 1}}, "metadata.a\\u0000"),
+    (
+        "surrogate in a nested metadata key",
+        {"query": "hi", "metadata": {"a": [{SURROGATE: 1}]}},
+        "metadata.a.0.\\udc00",
+    ),
     (
         "surrogate nested in metadata",
         {"query": "hi", "metadata": {"user": {"tags": ["ok", SURROGATE]}}},
