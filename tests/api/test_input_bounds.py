@@ -208,3 +208,40 @@ def test_a_router_filter_no_router_can_have_is_404(api, demo_router):
     response = api.get("decisions", {"router": "a\x00b"})
     assert response.status_code == 422
     assert error_of(response)["details"][0]["field"] == "router"
+
+
+def _cursor(*parts) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+UUID = "00000000-0000-0000-0000-000000000001"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _cursor("0807-06-04T01:43:37+19:04", UUID),
+        _cursor("2026-01-01T00:00:00+05:00", UUID),
+        _cursor("2026-01-01T00:00:00", UUID),
+        _cursor("2026-01-01T00:00:00+00:00", "not-a-uuid"),
+        _cursor("2026-01-01T00:00:00+00:00"),
+        _cursor(1, 2),
+        "%%%",
+        "bm90IGpzb24",
+    ],
+)
+def test_a_crafted_cursor_is_422_not_500(api, demo_router, cursor):
+    response = api.get("decisions", {"cursor": cursor})
+    assert response.status_code == 422, response.content
+    assert error_of(response)["details"][0]["field"] == "cursor"
+
+
+def test_a_returned_cursor_still_pages(api, demo_router):
+    for query in ("one", "two", "three"):
+        api.post(f"routers/{demo_router.slug}/route", {"query": f"where is parcel {query}"})
+    decision_log.flush()
+    first = api.get("decisions", {"limit": "2"}).json()
+    second = api.get("decisions", {"limit": "2", "cursor": first["next_cursor"]}).json()
+    assert len(first["items"]) == 2 and len(second["items"]) == 1
