@@ -38,6 +38,7 @@ def decision_record(
     session_ref: str | None = None,
     metadata: dict[str, Any] | None = None,
     channel: str = "api",
+    experiment_arm: str = "",
 ) -> uuid.UUID:
     """Queue the decision for the log and return its id (the row is written in the background)."""
     row = DecisionLog(
@@ -49,6 +50,7 @@ def decision_record(
         metadata=metadata or {},
         trace=decision.trace,  # made JSON-ready by the flusher, off the request path
         channel=channel,
+        experiment_arm=experiment_arm,
         api_key_id=principal.key_id if principal else None,
         created_at=timezone.now(),
         **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
@@ -67,6 +69,7 @@ def decisions_record(
     session_ref: str | None = None,
     metadata: dict[str, Any] | None = None,
     channel: str = "batch",
+    experiment_arm: str = "",
 ) -> list[uuid.UUID]:
     return [
         decision_record(
@@ -78,6 +81,7 @@ def decisions_record(
             session_ref=session_ref,
             metadata=metadata,
             channel=channel,
+            experiment_arm=experiment_arm,
         )
         for query, decision in zip(queries, decisions, strict=True)
     ]

@@ -72,3 +72,26 @@ def test_a_decision_reaches_the_api_and_the_log_with_every_field(api, demo_route
     assert {name: listed[name] for name in DECISION_FIELDS} == {
         name: routed[name] for name in DECISION_FIELDS
     }
+
+
+@pytest.mark.django_db
+def test_the_log_keeps_the_strategy_that_decided(api, demo_router):
+    from analytics.services import decision_record
+    from routing.decide import decide
+
+    decision = decide(router=demo_router, query="where is my parcel")
+    decision.policy_digest = "p0l1cy"  # the engine fills it in; the log must keep what it says
+    decision_id = decision_record(
+        router=demo_router,
+        query="where is my parcel",
+        decision=decision,
+        principal=None,
+        experiment_arm="treatment",
+    )
+    decision_log.flush()
+    logged = api.get(f"decisions/{decision_id}").json()
+    assert (logged["router_version"], logged["policy_digest"], logged["experiment_arm"]) == (
+        demo_router.version,
+        "p0l1cy",
+        "treatment",
+    )
