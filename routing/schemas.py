@@ -135,7 +135,6 @@ def _iso_datetime(value: Any) -> Any:
         raise PydanticCustomError("iso_datetime", "must be within the years 1 to 9999") from None
 
 
-StorableText = Annotated[str, AfterValidator(_storable)]
 Identifier = Annotated[
     str, StringConstraints(max_length=IDENTIFIER_CHARS), AfterValidator(_storable)
 ]
