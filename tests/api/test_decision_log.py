@@ -202,3 +202,20 @@ def test_rows_wait_for_an_unreachable_database_instead_of_being_dead_lettered(de
     assert buffer.dead_lettered == 0 and len(buffer) == 5
     assert buffer.flush() == 5
     assert DecisionLog.objects.filter(pk__in=ids).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_of_a_router_deleted_while_buffered_do_not_block_the_others(demo_document):
+    from routing.services.config_apply import router_config_apply
+
+    kept = router_config_apply(document=demo_document).router
+    gone = router_config_apply(document={**demo_document, "slug": "gone"}).router
+    buffer = _buffer(batch_size=50, max_pending=100)
+    good = _rows(buffer, kept, 5)
+    orphans = _rows(buffer, gone, 2)
+    good += _rows(buffer, kept, 5)
+    gone.delete()  # its rows' foreign key now points nowhere
+    assert buffer.flush() == 10
+    assert DecisionLog.objects.filter(pk__in=good).count() == 10
+    assert buffer.dead_lettered == 2
+    assert {decision_id for decision_id, _ in buffer.dead_letters} == set(orphans)
