@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.http import HttpRequest
-from ninja import Field as NinjaField
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
-from analytics.schemas import DecisionLogDetailOut, DecisionPageOut, FeedbackIn, FeedbackOut
+from analytics.schemas import (
+    DecisionFilters,
+    DecisionLogDetailOut,
+    DecisionPageOut,
+    FeedbackIn,
+    FeedbackOut,
+)
 from analytics.services import (
     decision_for_key,
     decision_id_parse,
@@ -19,17 +22,6 @@ from routing.auth import APIKeyAuth
 from routing.schemas import ERROR_RESPONSES
 
 router = Router(tags=["decisions"])
-
-
-class DecisionFilters(Schema):
-    router: str | None = None
-    intent: str | None = None
-    tier: str | None = None
-    stage: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    cursor: str | None = None
-    limit: int = NinjaField(50, ge=1, le=200)
 
 
 @router.post(

@@ -9,6 +9,12 @@ request_rate_per_worker * FLUSH_SECONDS, and never more than MAX_PENDING rows pe
 
 When the buffer is full (the database is slow or down) the appending request flushes once itself
 (back-pressure instead of silent loss); rows are dropped, and counted, only if that write fails too.
+
+A row the database refuses (a NUL byte, a lone surrogate, NaN in JSON: the API refuses them, but a
+row can come from elsewhere) must not stop the log: a batch that fails for any reason but the
+database being unreachable is split in halves until the bad rows stand alone; those go to the
+dead-letter (logged at ERROR with their decision id, counted in `dead_lettered`, the last few kept
+in `dead_letters`) and every other row is written.
 """
 
 from __future__ import annotations
@@ -18,11 +24,18 @@ import logging
 import os
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import is_dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 
 from analytics.models import DecisionLog
 from routing.engine.decision import plain
@@ -64,8 +77,19 @@ def decision_rows_write(batch: list[DecisionLog]) -> None:
             return
         except (IntegrityError, connection.Database.IntegrityError):
             pass  # a batch retried after its commit was lost: insert only the rows not there yet
-    # ignore_conflicts: a batch retried after a lost commit acknowledgement is harmless.
-    DecisionLog.objects.bulk_create(rows, ignore_conflicts=True)
+    # ignore_conflicts: a batch retried after a lost commit acknowledgement is harmless. Its own
+    # atomic block: a refused row must not poison an enclosing transaction for the retry.
+    with transaction.atomic():
+        DecisionLog.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+DEAD_LETTERS_KEPT = 100
+
+
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    # The database being down or gone is worth retrying later; any other error is the rows' fault.
+    driver = connection.Database
+    return (OperationalError, InterfaceError, driver.OperationalError, driver.InterfaceError)
 
 
 class DecisionLogBuffer:
@@ -78,6 +102,8 @@ class DecisionLogBuffer:
         self.autostart = autostart
         self.written = 0
         self.dropped = 0
+        self.dead_lettered = 0
+        self.dead_letters: deque[tuple[uuid.UUID, str]] = deque(maxlen=DEAD_LETTERS_KEPT)
         self._reset_process_state()
         atexit.register(self.stop)
 
@@ -139,6 +165,7 @@ class DecisionLogBuffer:
     def flush(self) -> int:
         """Write every pending row now, in batches, on the calling thread's connection."""
         written = 0
+        unreachable = _unreachable_errors()
         with self._flush_lock:
             while True:
                 with self._lock:
@@ -150,20 +177,62 @@ class DecisionLogBuffer:
                     ]
                     self._in_flight = {row.id: row for row in batch}
                 try:
-                    decision_rows_write(batch)
-                except Exception:
+                    written += self._write_or_split(batch, unreachable)
+                except unreachable:
                     logger.exception("Writing %d decision log rows failed; will retry", len(batch))
-                    with self._lock:
-                        restored = OrderedDict((row.id, row) for row in batch)
+                    with self._lock:  # what was written left _in_flight; the rest waits
+                        restored = OrderedDict(
+                            (row.id, row) for row in batch if row.id in self._in_flight
+                        )
                         restored.update(self._pending)
                         self._pending = restored
                         self._in_flight = {}
                     break
                 with self._lock:
                     self._in_flight = {}
-                written += len(batch)
         self.written += written
         return written
+
+    def _write_or_split(self, batch: list[DecisionLog], unreachable: tuple) -> int:
+        """Write `batch`, bisecting it around rows the database refuses; returns rows written."""
+        try:
+            decision_rows_write(batch)
+        except unreachable:
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                self._dead_letter(batch[0], exc)
+                return 0
+            middle = len(batch) // 2
+            return self._write_or_split(batch[:middle], unreachable) + self._write_or_split(
+                batch[middle:], unreachable
+            )
+        with self._lock:
+            for row in batch:
+                self._in_flight.pop(row.id, None)
+        return len(batch)
+
+    def _dead_letter(self, row: DecisionLog, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        with self._lock:
+            self._in_flight.pop(row.id, None)
+            self.dead_lettered += 1
+            self.dead_letters.append((row.id, reason))
+        logger.error(
+            "Decision %s (router %s) cannot be stored and went to the dead-letter: %s",
+            row.id,
+            row.router_id,
+            reason,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """This worker's log counters (health and metrics read them)."""
+        return {
+            "pending": len(self),
+            "written": self.written,
+            "dropped": self.dropped,
+            "dead_lettered": self.dead_lettered,
+        }
 
     def _run(self) -> None:
         while not self._stopping.is_set():

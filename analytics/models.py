@@ -18,6 +18,9 @@ class DecisionLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     router = models.ForeignKey("routing.Router", on_delete=models.CASCADE, related_name="decisions")
     router_version = models.PositiveIntegerField()
+    # Which strategy decided: the policy's digest and, once experiments exist, the arm.
+    policy_digest = models.CharField(max_length=64, blank=True, default="")
+    experiment_arm = models.CharField(max_length=64, blank=True, default="")
     query = models.TextField()
     user_ref = models.CharField(
         max_length=200, blank=True, help_text="The calling application's user id."
@@ -38,6 +41,7 @@ class DecisionLog(models.Model):
     latency_ms = models.FloatField()
     cached = models.BooleanField(default=False)
     blocked = models.BooleanField(default=False)
+    block_reason = models.TextField(blank=True, default="")
     trace = models.JSONField(default=dict, blank=True)
     channel = models.CharField(max_length=16, default="api", help_text="api, batch or playground.")
     api_key = models.ForeignKey(

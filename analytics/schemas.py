@@ -10,14 +10,30 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from analytics.models import DecisionLog
+from routing.schemas import DecisionFields, ISODateTime, bounded_text
+
+INTENT_CHARS = 64  # Intent.name and DecisionLog.intent
 
 
 class FeedbackIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     rating: Literal["up", "down"]
-    comment: str = Field("", max_length=5000)
-    expected_intent: str | None = Field(None, max_length=64)
+    comment: bounded_text(5000) = ""
+    expected_intent: bounded_text(INTENT_CHARS) | None = None
+
+
+class DecisionFilters(Schema):
+    """Query-string filters of GET /decisions, each bounded by the column it is compared with."""
+
+    router: bounded_text(64) | None = None
+    intent: bounded_text(INTENT_CHARS) | None = None
+    tier: bounded_text(64) | None = None
+    stage: bounded_text(16) | None = None
+    since: ISODateTime | None = Field(None, description="ISO 8601, e.g. 2026-12-01T09:30:00Z.")
+    until: ISODateTime | None = Field(None, description="ISO 8601; exclusive.")
+    cursor: bounded_text(400) | None = None
+    limit: int = Field(50, ge=1, le=200)
 
 
 class FeedbackOut(Schema):
@@ -30,28 +46,14 @@ class FeedbackOut(Schema):
     updated_at: datetime
 
 
-class DecisionLogOut(Schema):
+class DecisionLogOut(DecisionFields):
     id: uuid.UUID
     router: str
-    router_version: int
     query: str
     user_id: str
     session_id: str
     metadata: dict[str, Any]
-    intent: str | None
-    handler: str | None
-    confidence: float
-    calibrated: bool
-    stage: str
-    complexity: str
-    tier: str | None
-    model: str | None
-    provider: str | None
-    estimated_cost_usd: float
-    baseline_cost_usd: float
-    latency_ms: float
-    cached: bool
-    blocked: bool
+    experiment_arm: str = Field("", description="The experiment arm that decided; empty for now.")
     channel: str
     created_at: datetime
 

@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +21,7 @@ from routing.auth import KeyPrincipal, router_for_key
 from routing.engine.decision import Decision
 from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import Intent, Router
+from routing.schemas import DECISION_PUBLIC_FIELDS
 
 # A decision routed by another worker becomes visible once that worker's buffer is flushed.
 FEEDBACK_WAIT_EXTRA_SECONDS = 0.5
@@ -37,34 +38,22 @@ def decision_record(
     session_ref: str | None = None,
     metadata: dict[str, Any] | None = None,
     channel: str = "api",
+    experiment_arm: str = "",
 ) -> uuid.UUID:
     """Queue the decision for the log and return its id (the row is written in the background)."""
     row = DecisionLog(
         id=uuid.uuid4(),
         router_id=router.pk,
-        router_version=decision.router_version,
         query=query,
         user_ref=user_ref or "",
         session_ref=session_ref or "",
         metadata=metadata or {},
-        intent=decision.intent,
-        handler=decision.handler,
-        confidence=decision.confidence,
-        calibrated=decision.calibrated,
-        stage=decision.stage,
-        complexity=decision.complexity,
-        tier=decision.tier,
-        model=decision.model,
-        provider=decision.provider,
-        estimated_cost_usd=decision.estimated_cost_usd,
-        baseline_cost_usd=decision.baseline_cost_usd,
-        latency_ms=decision.latency_ms,
-        cached=decision.cached,
-        blocked=decision.blocked,
         trace=decision.trace,  # made JSON-ready by the flusher, off the request path
         channel=channel,
+        experiment_arm=experiment_arm,
         api_key_id=principal.key_id if principal else None,
         created_at=timezone.now(),
+        **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
     )
     decision_log.append(row)
     return row.id
@@ -80,6 +69,7 @@ def decisions_record(
     session_ref: str | None = None,
     metadata: dict[str, Any] | None = None,
     channel: str = "batch",
+    experiment_arm: str = "",
 ) -> list[uuid.UUID]:
     return [
         decision_record(
@@ -91,6 +81,7 @@ def decisions_record(
             session_ref=session_ref,
             metadata=metadata,
             channel=channel,
+            experiment_arm=experiment_arm,
         )
         for query, decision in zip(queries, decisions, strict=True)
     ]
@@ -177,16 +168,14 @@ def cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, decision_id = json.loads(raw)
         position = datetime.fromisoformat(created_at), uuid.UUID(decision_id)
+        # Only this API's own cursors: UTC times (a crafted offset or year PostgreSQL refuses).
+        if position[0].utcoffset() != timedelta(0):
+            raise ValueError("not a UTC time")
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidInput(
             "The cursor is not one this API returned.",
             details=[{"field": "cursor", "message": "invalid cursor"}],
         ) from None
-    if position[0].tzinfo is None:
-        raise InvalidInput(
-            "The cursor is not one this API returned.",
-            details=[{"field": "cursor", "message": "invalid cursor"}],
-        )
     return position
 
 

@@ -7,6 +7,7 @@ is written at most once a minute per key, never on every request.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -137,10 +138,15 @@ class APIKeyAuth(APIKeyHeader):
 
 
 _routers: dict[str, tuple[float, Router | None]] = {}
+# Router.slug is a SlugField(max_length=64): anything else names no router, without a query
+# (and a NUL in a URL would make PostgreSQL refuse the lookup).
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,64}")
 
 
 def router_by_slug(slug: str, *, fresh: bool = False) -> Router | None:
     """The router row, re-read from the database at most every ROUTER_CACHE_SECONDS per worker."""
+    if _SLUG.fullmatch(slug) is None:
+        return None
     now = time.monotonic()
     cached = _routers.get(slug)
     if fresh or cached is None or now - cached[0] > ROUTER_CACHE_SECONDS:
@@ -166,7 +172,7 @@ def router_for_key(*, slug: str, principal: KeyPrincipal, fresh: bool = False) -
     """
     router = router_by_slug(slug, fresh=fresh)
     if router is None:
-        raise NotFound(f"No router {slug!r}.", details={"router": slug})
+        raise NotFound(f"No router {slug[:64]!r}.", details={"router": slug[:64]})
     principal.check_router(router)
     return router
 
@@ -176,6 +182,13 @@ def router_for_import(*, slug: str, document: dict, principal: KeyPrincipal) -> 
 
     Only a key without a router restriction may create a router, and only under the slug it names.
     """
+    if _SLUG.fullmatch(slug) is None:
+        raise InvalidInput(
+            f"{slug[:64]!r} cannot be a router slug.",
+            details={
+                "problems": [{"field": "slug", "message": "use 1-64 letters, digits, '-' or '_'."}]
+            },
+        )
     router = router_by_slug(slug, fresh=True)
     if router is not None:
         principal.check_router(router)

@@ -2,17 +2,150 @@
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from routing.engine.decision import Decision
 
 IDENTIFIER_CHARS = 200
 MAX_BATCH = 256
+METADATA_MAX_BYTES = 16 * 1024
+METADATA_MAX_DEPTH = 16
+MAX_UTC_OFFSET = timedelta(hours=14)  # the widest offset in use; PostgreSQL refuses past 15:59
+
+# Input types ------------------------------------------------------------------------------------
+# JSON allows NUL and lone surrogates ("\u0000", "\ud800") in strings; PostgreSQL stores neither, so
+# every text field refuses them here, at the edge, instead of failing the decision log's write.
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_reason(text: str) -> str | None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+    return f"must not contain {what} (at character {found.start()})"
+
+
+def _storable(text: str) -> str:
+    reason = _unstorable_reason(text)
+    if reason is not None:
+        raise PydanticCustomError("unstorable_text", reason)
+    return text
+
+
+def _query_text(text: str) -> str:
+    if text.isspace():
+        raise PydanticCustomError("blank_query", "must contain more than whitespace")
+    return _storable(text)
+
+
+class _MetadataProblem(Exception):
+    def __init__(self, reason: str, *, whole: bool = False) -> None:
+        self.reason = reason
+        self.whole = whole  # about the whole value (its size): no path to name
+        self.path: list[str] = []  # innermost first, filled in while unwinding
+
+
+def _printable(key: object) -> str:
+    # The error names the key, so it must itself be encodable: NUL and surrogates as \uXXXX.
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", str(key))
+
+
+def _metadata_size(value: Any, depth: int) -> int:
+    """Bytes of compact UTF-8 JSON (escapes aside), refusing what cannot be stored; one pass."""
+    kind = type(value)
+    if kind is str:
+        reason = _unstorable_reason(value)
+        if reason is not None:
+            raise _MetadataProblem(reason)
+        return (len(value) if value.isascii() else len(value.encode())) + 2
+    if kind is float:
+        if not math.isfinite(value):
+            raise _MetadataProblem("must be a finite number (NaN and Infinity are not JSON)")
+        return len(repr(value))
+    if kind is not dict and kind is not list:
+        return len(str(value))  # int, bool, None: the rest of what json.loads makes
+    if depth >= METADATA_MAX_DEPTH:
+        raise _MetadataProblem(f"nests deeper than {METADATA_MAX_DEPTH} levels")
+    size = 2 + max(len(value) - 1, 0)
+    items = value.items() if kind is dict else enumerate(value)
+    for key, item in items:
+        try:
+            if kind is dict:
+                reason = _unstorable_reason(key)
+                if reason is not None:
+                    raise _MetadataProblem(f"key {reason}")
+                size += len(key.encode()) + 3
+            size += _metadata_size(item, depth + 1)
+        except _MetadataProblem as problem:
+            if not problem.whole:
+                problem.path.append(_printable(key))
+            raise
+        if size > METADATA_MAX_BYTES:
+            raise _MetadataProblem(
+                f"is larger than {METADATA_MAX_BYTES} bytes serialized", whole=True
+            )
+    return size
+
+
+def _metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    if not metadata:
+        return metadata
+    try:
+        _metadata_size(metadata, 0)
+    except _MetadataProblem as problem:
+        # ctx["subpath"] lets the error handler name the nested field (metadata.user.name).
+        subpath = ".".join(reversed(problem.path))
+        raise PydanticCustomError(
+            "invalid_metadata", "{reason}", {"reason": problem.reason, "subpath": subpath}
+        ) from None
+    return metadata
+
+
+def _iso_datetime(value: Any) -> Any:
+    """ISO 8601 only (no Unix timestamps), an offset PostgreSQL accepts, naive read as UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "iso_datetime",
+                "must be an ISO 8601 date-time such as 2026-12-01T09:30:00Z (send + as %2B)",
+            ) from None
+    else:
+        raise PydanticCustomError("iso_datetime", "must be an ISO 8601 date-time string")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
+        raise PydanticCustomError("iso_datetime", "the UTC offset must be within -14:00..+14:00")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("iso_datetime", "must be within the years 1 to 9999") from None
+
+
+Identifier = Annotated[
+    str, StringConstraints(max_length=IDENTIFIER_CHARS), AfterValidator(_storable)
+]
+QueryText = Annotated[str, StringConstraints(min_length=1), AfterValidator(_query_text)]
+Metadata = Annotated[dict[str, Any], AfterValidator(_metadata)]
+ISODateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+
+def bounded_text(max_length: int) -> Any:
+    """A storable string of at most max_length characters (the column's size)."""
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_storable)]
 
 
 class ErrorBody(Schema):
@@ -27,29 +160,34 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-ERROR_RESPONSES = {status: ErrorOut for status in (400, 401, 403, 404, 413, 422, 429, 503)}
+# 409: the router's configuration cannot be compiled; 503: a service or the encoder is not ready.
+ERROR_RESPONSES = {status: ErrorOut for status in (400, 401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 class RouteIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(
-        ..., min_length=1, description="The user's query; the length limit is configurable."
+    query: QueryText = Field(
+        ..., description="The user's query; the length limit is configurable (413 above it)."
     )
-    user_id: str | None = Field(None, max_length=IDENTIFIER_CHARS)
-    session_id: str | None = Field(None, max_length=IDENTIFIER_CHARS)
-    metadata: dict[str, Any] | None = None
-    explain: bool = False
+    user_id: Identifier | None = None
+    session_id: Identifier | None = None
+    metadata: Metadata | None = Field(
+        None, description=f"Any JSON object up to {METADATA_MAX_BYTES} bytes serialized."
+    )
+    explain: StrictBool = False
 
 
 class RouteBatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    queries: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
-    user_id: str | None = Field(None, max_length=IDENTIFIER_CHARS)
-    session_id: str | None = Field(None, max_length=IDENTIFIER_CHARS)
-    metadata: dict[str, Any] | None = None
-    explain: bool = False
+    queries: list[QueryText] = Field(..., min_length=1, max_length=MAX_BATCH)
+    user_id: Identifier | None = None
+    session_id: Identifier | None = None
+    metadata: Metadata | None = Field(
+        None, description=f"Any JSON object up to {METADATA_MAX_BYTES} bytes serialized."
+    )
+    explain: StrictBool = False
 
 
 class StageTimingOut(Schema):
@@ -71,18 +209,27 @@ class NearestExampleOut(Schema):
 
 
 class TraceOut(Schema):
+    """Every field of the engine's Trace (tests/api/test_decision_fields.py keeps them equal)."""
+
     stages: list[StageTimingOut]
     top_intents: list[IntentScoreOut]
     nearest_examples: list[NearestExampleOut]
     matched_rules: list[int]
     fallback_reason: str
+    similarity: float | None = Field(
+        None, description="Cosine similarity of the query to the predicted intent's centroid."
+    )
+    similarity_floor: float | None = Field(
+        None, description="The in-domain floor that similarity had to reach."
+    )
     notes: list[str]
 
 
-class DecisionOut(Schema):
-    decision_id: uuid.UUID
-    router: str
+class DecisionFields(Schema):
+    """The decision's public fields: the one list the route API, the log row and the log API share."""
+
     router_version: int
+    policy_digest: str = Field("", description="Short hash of the policy that decided.")
     intent: str | None
     handler: str | None
     confidence: float
@@ -94,20 +241,27 @@ class DecisionOut(Schema):
     provider: str | None
     estimated_cost_usd: float
     baseline_cost_usd: float
+    latency_ms: float
     cached: bool
     blocked: bool
     block_reason: str
-    latency_ms: float
+
+
+# Copied from a Decision onto its DecisionLog row and into every decision the API returns.
+DECISION_PUBLIC_FIELDS: tuple[str, ...] = tuple(DecisionFields.model_fields)
+
+
+class DecisionOut(DecisionFields):
+    decision_id: uuid.UUID
+    router: str
     trace: TraceOut | None = Field(None, description="Only with explain=true.")
 
-    @classmethod
+    @staticmethod
     def from_decision(
-        cls, *, decision_id: uuid.UUID, router_slug: str, decision: Decision, explain: bool
+        *, decision_id: uuid.UUID, router_slug: str, decision: Decision, explain: bool
     ) -> dict[str, Any]:
         # Attribute access, not Decision.to_dict(): ninja serialises the trace dataclasses itself.
-        fields = {
-            name: getattr(decision, name) for name in cls.model_fields if hasattr(decision, name)
-        }
+        fields = {name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS}
         fields.update(
             decision_id=decision_id, router=router_slug, trace=decision.trace if explain else None
         )

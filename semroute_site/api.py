@@ -15,11 +15,14 @@ from django.core.cache import cache, caches
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from analytics.decision_log import decision_log
+from routing.auth import APIKeyAuth, principal_for_key
+from routing.engine.errors import EncoderMismatch, SnapshotError
 from routing.exceptions import APIError, RateLimited, ServiceUnavailable
 from routing.schemas import ErrorOut
 
@@ -73,11 +76,17 @@ def _field(loc: tuple | list) -> str:
     return ".".join(str(part) for part in parts)
 
 
+def _subpath(error: dict) -> str:
+    # Checks that walk a whole value (metadata) name the nested part they refused in ctx.
+    subpath = (error.get("ctx") or {}).get("subpath")
+    return f".{subpath}" if subpath else ""
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = [
         {
-            "field": _field(error.get("loc", ())),
+            "field": _field(error.get("loc", ())) + _subpath(error),
             "location": str(error.get("loc", ("body",))[0]),
             "message": error.get("msg", "invalid"),
             "type": error.get("type", ""),
@@ -146,6 +155,35 @@ for _exc in (OperationalError, InterfaceError, RedisConnectionError, RedisTimeou
     api.add_exception_handler(_exc, _unavailable)
 
 
+@api.exception_handler(EncoderMismatch)
+def _encoder_mismatch(request: HttpRequest, exc: EncoderMismatch) -> HttpResponse:
+    logger.error("Encoder mismatch in %s: %s", request.path, exc)
+    return error_response(
+        request,
+        status=503,
+        code="encoder_mismatch",
+        message=(
+            f"This router cannot route until its example vectors match the encoder ({exc}). "
+            "An operator must run `python manage.py compute_vectors` (or restore the previous "
+            "SEMROUTE_ENCODER) and restart the workers."
+        ),
+    )
+
+
+@api.exception_handler(SnapshotError)
+def _snapshot_error(request: HttpRequest, exc: SnapshotError) -> HttpResponse:
+    logger.error("Router configuration cannot be compiled in %s: %s", request.path, exc)
+    return error_response(
+        request,
+        status=409,
+        code="router_config_invalid",
+        message=(
+            f"This router's configuration cannot be compiled: {exc}. An operator must fix it "
+            "in the console (or import a corrected configuration); the next version routes again."
+        ),
+    )
+
+
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("Unhandled error in %s %s", request.method, request.path)
@@ -160,13 +198,23 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 class CheckOut(Schema):
     ok: bool
     required: bool
-    latency_ms: float
-    detail: str
+    latency_ms: float | None = None  # details: for a valid API key or SEMROUTE_HEALTH_DETAILS=1
+    detail: str | None = None
+
+
+class DecisionLogCountsOut(Schema):
+    pending: int
+    written: int
+    dropped: int
+    dead_lettered: int
 
 
 class HealthOut(Schema):
-    status: str  # "ok" or "degraded" (a part that is not required is down)
+    status: str  # "ok" or "degraded" (a part that is not required is down, or rows were lost)
     checks: dict[str, CheckOut]
+    decision_log: DecisionLogCountsOut | None = Field(
+        None, description="This worker's decision log counters (with details only)."
+    )
 
 
 def _check_database() -> str:
@@ -209,7 +257,20 @@ HEALTH_CHECKS = (
 )
 
 
-def health_report() -> dict[str, Any]:
+def health_details_allowed(request: HttpRequest) -> bool:
+    """Hosts, ports and driver errors are for operators: a valid API key or the setting."""
+    if settings.SEMROUTE_HEALTH_DETAILS:
+        return True
+    raw_key = APIKeyAuth(None)._get_key(request)
+    if not raw_key:
+        return False
+    try:
+        return principal_for_key(raw_key) is not None
+    except Exception:  # the database is down: the caller cannot be told apart from anyone
+        return False
+
+
+def health_report(*, details: bool) -> dict[str, Any]:
     checks = {}
     for name, check, required in HEALTH_CHECKS:
         started = time.perf_counter()
@@ -217,28 +278,42 @@ def health_report() -> dict[str, Any]:
             detail, ok = check(), True
         except Exception as exc:  # a health check reports every failure instead of raising
             detail, ok = f"{type(exc).__name__}: {exc}"[:300], False
-        checks[name] = {
-            "ok": ok,
-            "required": required,
-            "detail": detail,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
+            logger.warning("Health check %s failed: %s", name, detail)
+        checks[name] = {"ok": ok, "required": required}
+        if details:
+            checks[name]["detail"] = detail
+            checks[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
     if not all(check["ok"] for check in checks.values() if check["required"]):
-        raise ServiceUnavailable("A required part is down.", details={"checks": checks})
-    return {
-        "status": "ok" if all(check["ok"] for check in checks.values()) else "degraded",
-        "checks": checks,
-    }
+        down = sorted(
+            name for name, check in checks.items() if check["required"] and not check["ok"]
+        )
+        raise ServiceUnavailable(
+            f"A required part is down: {', '.join(down)}.", details={"checks": checks}
+        )
+    counts = decision_log.counts()
+    # A dead-lettered or dropped decision is worth an operator's look (the ERROR log has its id).
+    healthy = all(check["ok"] for check in checks.values()) and not (
+        counts["dead_lettered"] or counts["dropped"]
+    )
+    report = {"status": "ok" if healthy else "degraded", "checks": checks}
+    if details:
+        report["decision_log"] = counts
+    return report
 
 
 @api.get(
     "/v1/health",
     response={200: HealthOut, 503: ErrorOut},
     tags=["health"],
-    summary="Database, cache, broker and encoder status",
+    summary="Database, cache, broker, encoder and decision log status",
+    description=(
+        "Anonymous callers get each part's status; a valid API key (or SEMROUTE_HEALTH_DETAILS=1) "
+        "also gets details, timings and the decision log's counters."
+    ),
+    exclude_none=True,
 )
 def health(request: HttpRequest):
-    return health_report()
+    return health_report(details=health_details_allowed(request))
 
 
 def _mount() -> None:

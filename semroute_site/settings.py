@@ -57,11 +57,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "ninja",  # /api/docs loads its bundled Swagger UI from static files, never a CDN
     "routing",
     "analytics",
 ]
 
 MIDDLEWARE = [
+    "semroute_site.errors.ErrorShapeMiddleware",  # outermost: sees every response and view error
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -140,6 +142,9 @@ SEMROUTE_DECISION_LOG_FLUSH_SECONDS = (
 )
 SEMROUTE_DECISION_LOG_BATCH_SIZE = env_int("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500, minimum=1)
 SEMROUTE_DECISION_LOG_MAX_PENDING = env_int("SEMROUTE_DECISION_LOG_MAX_PENDING", 20000, minimum=1)
+
+# GET /api/v1/health shows hosts and driver errors only to a valid API key, or to all when set.
+SEMROUTE_HEALTH_DETAILS = env_bool("SEMROUTE_HEALTH_DETAILS", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

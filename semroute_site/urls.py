@@ -3,6 +3,8 @@ from django.urls import include, path
 
 from semroute_site.api import api
 
+handler500 = "semroute_site.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
