@@ -60,7 +60,15 @@ def _start(*command: str, **env) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SEMROUTE_ENCODER")
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' conftest; check --deploy flags it.
+        if k
+        not in (
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "SEMROUTE_ENCODER",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        )
     }
     return subprocess.run(
         [sys.executable, "manage.py", *(command or ("check",))],
