@@ -5,16 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from analytics.models import DecisionLog, Feedback
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened are never edited by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+from routing.admin import ReadOnlyAdmin
 
 
 @admin.register(DecisionLog)

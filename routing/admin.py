@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Count
 
-from analytics.admin import ReadOnlyAdmin
 from routing.models import (
     APIKey,
     ComplexityExample,
@@ -22,6 +21,16 @@ from routing.models import (
 from routing.services.api_keys import api_key_hash, api_key_new_secret, api_key_revoke
 from routing.services.versioning import router_bump_version
 from routing.tasks import example_vectors_enqueue
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened are never edited by hand (versions here, the decision log in analytics)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class VersionedAdmin(admin.ModelAdmin):

@@ -71,3 +71,26 @@ def test_static_assets_are_served_locally():
     from django.contrib.staticfiles import finders
 
     assert finders.find("vendor/htmx.min.js") and finders.find("vendor/plotly.min.js")
+
+
+def test_rule_tester_samples_recent_logged_queries_through_the_hook(operator_client, demo_router):
+    from django.utils import timezone
+
+    from analytics.models import DecisionLog
+
+    for minutes, query in enumerate(["zebra refund asked twice", "zebra refund asked twice", "b"]):
+        DecisionLog.objects.create(
+            router=demo_router,
+            router_version=1,
+            query=query,
+            confidence=1,
+            stage="rule",
+            complexity="simple",
+            latency_ms=1,
+            created_at=timezone.now() - timezone.timedelta(minutes=minutes),
+        )
+    fragment = operator_client.get(
+        "/r/support/rules/", {"kind": "keyword", "pattern": "zebra"}, headers=HX
+    ).text
+    assert "<strong>1</strong> match among" in fragment
+    assert 'zebra refund asked twice <span class="muted">— recent</span>' in fragment

@@ -1,0 +1,119 @@
+"""An intent's page: its examples (add one, paste many, delete, search) and its conflicts."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from routing.conflicts import router_conflicts
+from routing.console.common import render_page, router_intent
+from routing.forms import BulkExamplesForm, ExampleForm, ExampleSearchForm
+from routing.models import Intent, Router
+from routing.permissions import router_for
+from routing.services.examples import example_add, examples_add_bulk
+from routing.services.versioning import config_object_delete
+
+MAX_LISTED_EXAMPLES = 500
+
+
+def _intent_context(router: Router, intent: Intent, search: str = "") -> dict:
+    examples = intent.examples.order_by("-id")
+    if search:
+        examples = examples.filter(text__icontains=search)
+    return {
+        "router": router,
+        "intent": intent,
+        "search": search,
+        "examples": examples[:MAX_LISTED_EXAMPLES],
+        "example_total": intent.examples.count(),
+        # A callable: only the fragments that show conflicts compute them (templates call it).
+        "conflicts": functools.partial(router_conflicts, router, intent=intent),
+        "example_form": ExampleForm(),
+        "bulk_form": BulkExamplesForm(),
+    }
+
+
+@login_required
+@require_GET
+def intent_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    router = router_for(request.user, slug)
+    intent = router_intent(router, name)
+    search = ExampleSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    return render_page(
+        request,
+        "console/intent.html",
+        _intent_context(router, intent, query),
+        partial="example_list",
+    )
+
+
+@login_required
+@require_POST
+def intent_example_add(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    router = router_for(request.user, slug, edit=True)
+    intent = router_intent(router, name)
+    form = ExampleForm(request.POST)
+    feedback = []
+    if form.is_valid():
+        try:
+            example_add(intent=intent, text=form.cleaned_data["text"], user=request.user)
+            feedback.append(("success", "Example added."))
+            form = ExampleForm()
+        except ValidationError as exc:
+            feedback.extend(("error", message) for message in exc.messages)
+    else:
+        feedback.extend(
+            ("error", f"{field}: {error}")
+            for field, errors in form.errors.items()
+            for error in errors
+        )
+    return _examples_response(request, router, intent, feedback, example_form=form)
+
+
+@login_required
+@require_POST
+def intent_examples_bulk(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    router = router_for(request.user, slug, edit=True)
+    intent = router_intent(router, name)
+    form = BulkExamplesForm(request.POST)
+    if not form.is_valid():
+        feedback = [("error", error) for errors in form.errors.values() for error in errors]
+        return _examples_response(request, router, intent, feedback, bulk_form=form)
+    result = examples_add_bulk(intent=intent, texts=form.lines(), user=request.user)
+    feedback = [
+        (
+            "success" if result.added else "warning",
+            f"Added {len(result.added)}; {len(result.duplicates)} duplicate(s), {result.blank_lines} blank line(s), "
+            f"{len(result.rejected)} rejected.",
+        )
+    ]
+    feedback.extend(("error", f"Rejected “{text}”: {why}") for text, why in result.rejected[:20])
+    return _examples_response(request, router, intent, feedback, bulk_result=result)
+
+
+@login_required
+@require_POST
+def intent_example_delete(request: HttpRequest, slug: str, name: str, pk: int) -> HttpResponse:
+    router = router_for(request.user, slug, edit=True)
+    intent = router_intent(router, name)
+    example = get_object_or_404(intent.examples, pk=pk)
+    config_object_delete(obj=example, user=request.user)
+    return _examples_response(request, router, intent, [("success", f"Deleted “{example.text}”.")])
+
+
+def _examples_response(
+    request: HttpRequest, router: Router, intent: Intent, feedback: list[tuple[str, str]], **forms
+) -> HttpResponse:
+    if not request.htmx:
+        for level, text in feedback:
+            messages.add_message(request, getattr(messages, level.upper()), text)
+        return redirect("console:intent", slug=router.slug, name=intent.name)
+    context = {**_intent_context(router, intent), "feedback": feedback, **forms}
+    return render_page(request, "console/intent.html#examples", context)
