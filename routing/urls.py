@@ -33,6 +33,7 @@ urlpatterns = [
     path("r/<slug:slug>/tiers/", rules_tiers.tiers, name="tiers"),
     path("r/<slug:slug>/tiers/new/", rules_tiers.tier_edit, name="tier_create"),
     path("r/<slug:slug>/tiers/<int:pk>/edit/", rules_tiers.tier_edit, name="tier_edit"),
+    path("r/<slug:slug>/tiers/<int:pk>/delete/", rules_tiers.tier_delete, name="tier_delete"),
     path("r/<slug:slug>/policy/", policy_versions.policy, name="policy"),
     path("r/<slug:slug>/versions/", policy_versions.versions, name="versions"),
     path(

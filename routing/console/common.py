@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django_htmx.http import HttpResponseClientRedirect
 
 from routing.engine.snapshot import Policy
 from routing.models import Intent, Router
@@ -49,3 +50,29 @@ def router_intent(router: Router, name: str) -> Intent:
 def saved_policy(router: Router) -> Policy:
     """The saved policy, as the compiled snapshot (which routing compiles anyway) holds it."""
     return compiled_router(router).snapshot.policy
+
+
+def delete_confirmation(
+    request: HttpRequest,
+    router: Router,
+    *,
+    what: str,
+    consequences: list[str],
+    cancel_url: str,
+    active: str,
+) -> HttpResponse:
+    """The "Delete X?" page a delete link opens without JavaScript (htmx asks with hx-confirm)."""
+    context = {
+        "router": router,
+        "what": what,
+        "consequences": consequences,
+        "action": request.path,
+        "cancel_url": cancel_url,
+        "active": active,
+    }
+    return render_page(request, "console/confirm_delete.html", context)
+
+
+def page_redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """After a change made from a whole page: a redirect, or for htmx a full client-side redirect."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

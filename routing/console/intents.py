@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.conflicts import router_conflicts
-from routing.console.common import render_page, router_intent
+from routing.console.common import delete_confirmation, render_page, router_intent
 from routing.forms import BulkExamplesForm, ExampleForm, ExampleSearchForm
 from routing.models import Intent, Router
 from routing.permissions import router_for
@@ -99,11 +100,21 @@ def intent_examples_bulk(request: HttpRequest, slug: str, name: str) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def intent_example_delete(request: HttpRequest, slug: str, name: str, pk: int) -> HttpResponse:
+    """GET asks "Delete example …?" (without JavaScript); POST deletes it."""
     router = router_for(request.user, slug, edit=True)
     intent = router_intent(router, name)
     example = get_object_or_404(intent.examples, pk=pk)
+    if request.method == "GET":
+        return delete_confirmation(
+            request,
+            router,
+            what=f"example “{example.text}” of {intent.name}",
+            consequences=[],
+            cancel_url=reverse("console:intent", kwargs={"slug": router.slug, "name": name}),
+            active="intents",
+        )
     config_object_delete(obj=example, user=request.user)
     return _examples_response(request, router, intent, [("success", f"Deleted “{example.text}”.")])
 

@@ -6,11 +6,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.conflicts import router_conflicts
 from routing.console import selectors
-from routing.console.common import form_saved, render_page, router_intent
+from routing.console.common import (
+    delete_confirmation,
+    form_saved,
+    page_redirect,
+    render_page,
+    router_intent,
+)
 from routing.forms import IntentForm, IntentInlineForm
 from routing.models import Router
 from routing.permissions import require_view, router_for
@@ -96,10 +104,24 @@ def intent_edit(request: HttpRequest, slug: str, name: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def intent_delete(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """GET asks "Delete intent X?" (without JavaScript); POST deletes it with its examples and rules."""
     router = router_for(request.user, slug, edit=True)
     intent = router_intent(router, name)
+    if request.method == "GET":
+        examples, rules = intent.examples.count(), intent.rules.count()
+        return delete_confirmation(
+            request,
+            router,
+            what=f"intent {intent.name}",
+            consequences=[
+                f"Its {examples} example{pluralize(examples)} go with it.",
+                f"Its {rules} rule{pluralize(rules)} go with it.",
+            ],
+            cancel_url=reverse("console:intent", kwargs={"slug": router.slug, "name": name}),
+            active="intents",
+        )
     config_object_delete(obj=intent, user=request.user)
     messages.success(request, f"Deleted intent {name}.")
-    return redirect("console:router", slug=router.slug)
+    return page_redirect(request, reverse("console:router", kwargs={"slug": router.slug}))

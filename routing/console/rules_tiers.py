@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.console import selectors
-from routing.console.common import form_saved, render_page
+from routing.console.common import delete_confirmation, form_saved, page_redirect, render_page
 from routing.forms import PatternTestForm, RuleForm, TierForm
 from routing.models import ModelTier, Router, Rule
 from routing.permissions import router_for
@@ -52,13 +53,24 @@ def rule_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rule_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET asks "Delete rule …?" (without JavaScript); POST deletes it."""
     router = router_for(request.user, slug, edit=True)
     rule = get_object_or_404(Rule, pk=pk, router=router)
+    rules_url = reverse("console:rules", kwargs={"slug": router.slug})
+    if request.method == "GET":
+        return delete_confirmation(
+            request,
+            router,
+            what=f"rule {rule}",
+            consequences=[],
+            cancel_url=rules_url,
+            active="rules",
+        )
     config_object_delete(obj=rule, user=request.user)
     messages.success(request, f"Deleted rule {rule}.")
-    return redirect("console:rules", slug=router.slug)
+    return page_redirect(request, rules_url)
 
 
 @login_required
@@ -88,3 +100,24 @@ def tier_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
         {"router": router, "tier": tier, "form": form},
         partial="tier_form",
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tier_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """GET asks "Delete tier …?" with what depends on it (without JavaScript); POST deletes it."""
+    router = router_for(request.user, slug, edit=True)
+    tier = get_object_or_404(ModelTier, pk=pk, router=router)
+    tiers_url = reverse("console:tiers", kwargs={"slug": router.slug})
+    if request.method == "GET":
+        return delete_confirmation(
+            request,
+            router,
+            what=f"tier {tier.name}",
+            consequences=selectors.tier_dependants(router, tier),
+            cancel_url=tiers_url,
+            active="tiers",
+        )
+    config_object_delete(obj=tier, user=request.user)
+    messages.success(request, f"Deleted tier {tier.name}.")
+    return page_redirect(request, tiers_url)

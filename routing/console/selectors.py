@@ -77,6 +77,20 @@ def tier_rows(router: Router) -> list[TierRow]:
     ]
 
 
+def tier_dependants(router: Router, tier: ModelTier) -> list[str]:
+    """What deleting `tier` takes with it or changes, in words for the confirmation page."""
+    lines = []
+    rules = router.rules.filter(tier=tier).count()
+    if rules:
+        lines.append(f"Its {rules} min-tier rule(s) go with it.")
+    floors = list(router.intents.filter(min_tier=tier).values_list("name", flat=True))
+    if floors:
+        lines.append(f"Intents that lose it as their minimum tier: {', '.join(floors)}.")
+    if router.fallback_tier_id == tier.pk:
+        lines.append("The router loses its fallback tier; set another on the Policy page.")
+    return lines
+
+
 @dataclass(frozen=True, slots=True)
 class SampleQuery:
     text: str
