@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from routing.conflicts import router_conflicts
 from routing.console import selectors
@@ -58,13 +58,17 @@ def router_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def intent_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST adds an intent; GET (this address after a failed plain POST) shows the page with the form."""
     router = router_for(request.user, slug, edit=True)
-    form = IntentForm(request.POST, router=router)
-    if form_saved(form, request.user):
+    form = IntentForm(request.POST or None, router=router)
+    if request.method == "POST" and form_saved(form, request.user):
         messages.success(request, f"Added intent {form.instance.name} (v{router.version}).")
-        return redirect("console:intent", slug=router.slug, name=form.instance.name)
+        return page_redirect(
+            request,
+            reverse("console:intent", kwargs={"slug": router.slug, "name": form.instance.name}),
+        )
     context = {
         "router": router,
         "intents": selectors.intent_rows(router, router_conflicts(router)),

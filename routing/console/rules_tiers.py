@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from routing.console import selectors
 from routing.console.common import delete_confirmation, form_saved, page_redirect, render_page
@@ -41,13 +41,14 @@ def _rules_context(router: Router, form, test_form, pattern_test) -> dict:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def rule_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """POST adds a rule; GET (this address after a failed plain POST) shows the page with the form."""
     router = router_for(request.user, slug, edit=True)
-    form = RuleForm(request.POST, router=router)
-    if form_saved(form, request.user):
+    form = RuleForm(request.POST or None, router=router)
+    if request.method == "POST" and form_saved(form, request.user):
         messages.success(request, f"Added rule {form.instance}.")
-        return redirect("console:rules", slug=router.slug)
+        return page_redirect(request, reverse("console:rules", kwargs={"slug": router.slug}))
     context = _rules_context(router, form, PatternTestForm(), None)
     return render_page(request, "console/rules.html", context, partial="rule_form")
 
