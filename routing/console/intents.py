@@ -7,6 +7,7 @@ import functools
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -20,18 +21,29 @@ from routing.permissions import router_for
 from routing.services.examples import example_add, examples_add_bulk
 from routing.services.versioning import config_object_delete
 
-MAX_LISTED_EXAMPLES = 500
+EXAMPLES_PER_PAGE = 100
 
 
-def _intent_context(router: Router, intent: Intent, search: str = "") -> dict:
+def _page_number(raw: str | None) -> int:
+    """?page= as a page number: anything but a positive integer is the first page."""
+    try:
+        return max(1, int(raw or 1))
+    except ValueError:
+        return 1
+
+
+def _intent_context(router: Router, intent: Intent, search: str = "", page: int = 1) -> dict:
     examples = intent.examples.order_by("-id")
     if search:
         examples = examples.filter(text__icontains=search)
+    # get_page turns a number past the end into the last page.
+    page_obj = Paginator(examples, EXAMPLES_PER_PAGE).get_page(page)
     return {
         "router": router,
         "intent": intent,
         "search": search,
-        "examples": examples[:MAX_LISTED_EXAMPLES],
+        "page_obj": page_obj,
+        "examples": page_obj.object_list,
         "example_total": intent.examples.count(),
         # A callable: only the fragments that show conflicts compute them (templates call it).
         "conflicts": functools.partial(router_conflicts, router, intent=intent),
@@ -43,6 +55,7 @@ def _intent_context(router: Router, intent: Intent, search: str = "") -> dict:
 @login_required
 @require_GET
 def intent_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """The intent's page; ?q= searches its examples and ?page= pages through them (100 a page)."""
     router = router_for(request.user, slug)
     intent = router_intent(router, name)
     search = ExampleSearchForm(request.GET)
@@ -50,7 +63,7 @@ def intent_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     return render_page(
         request,
         "console/intent.html",
-        _intent_context(router, intent, query),
+        _intent_context(router, intent, query, _page_number(request.GET.get("page"))),
         partial="example_list",
     )
 
