@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
@@ -30,6 +31,13 @@ def figure_html(figure: go.Figure) -> str:
     )
 
 
+MAX_TICK_CHARS = 28  # longer names are shortened on the axis; the hover shows them whole
+
+
+def _tick_label(name: str) -> str:
+    return name if len(name) <= MAX_TICK_CHARS else name[: MAX_TICK_CHARS - 1] + "…"
+
+
 def intent_scores_figure(scores: Sequence[IntentScore], *, chosen: str | None) -> go.Figure:
     """Horizontal bars of the top intents' scores, each with its threshold marked."""
     names = [score.intent for score in scores][::-1]
@@ -56,41 +64,91 @@ def intent_scores_figure(scores: Sequence[IntentScore], *, chosen: str | None) -
     )
     figure.update_layout(
         **LAYOUT,
-        title={"text": "Top intents: score vs threshold", "font": {"size": 13}},
-        height=60 + 34 * max(len(names), 1),
-        xaxis={"range": [0, 1], "gridcolor": "#eef0f3"},
-        yaxis={"automargin": True},
+        title={
+            "text": "Top intents: score vs threshold",
+            "font": {"size": 13},
+            "x": 0,
+            "xanchor": "left",
+        },
+        height=100 + 34 * max(len(names), 1),
+        xaxis={
+            "range": [0, 1],
+            "gridcolor": "#eef0f3",
+            "automargin": True,
+            "title": {"text": "Score (0-1)"},
+        },
+        yaxis={
+            "automargin": True,
+            "type": "category",
+            "tickmode": "array",
+            "tickvals": names,
+            "ticktext": [_tick_label(name) for name in names],
+        },
         showlegend=True,
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         bargap=0.35,
     )
+    figure.update_layout(margin={"t": 40})
     return figure
 
 
+def count_dtick(largest: int, *, ticks: int = 6) -> int:
+    """A whole-number tick step giving about `ticks` ticks up to `largest` (1, 2, 5, 10, 20, ...)."""
+    step = 1
+    for factor in itertools.cycle((2, 2.5, 2)):  # 1, 2, 5, 10, 20, 50, ...
+        if largest <= ticks * step:
+            return step
+        step = round(step * factor)
+    raise AssertionError("unreachable")
+
+
 def distribution_figure(by_intent: Mapping[str, int], by_tier: Mapping[str, int]) -> go.Figure:
-    """Two bar charts side by side: decisions per intent and per tier."""
+    """Two bar charts side by side: decisions per intent and per tier (whole-number counts)."""
     figure = make_subplots(
         rows=1,
         cols=2,
         subplot_titles=("Decisions per intent", "Decisions per tier"),
         column_widths=[0.65, 0.35],
+        horizontal_spacing=0.12,
     )
-    figure.add_bar(
-        x=list(by_intent),
-        y=list(by_intent.values()),
-        marker_color=ACCENT,
-        row=1,
-        col=1,
-        hovertemplate="%{x}: %{y}<extra></extra>",
-    )
-    figure.add_bar(
-        x=list(by_tier),
-        y=list(by_tier.values()),
-        marker_color="#12b76a",
-        row=1,
-        col=2,
-        hovertemplate="%{x}: %{y}<extra></extra>",
-    )
-    figure.update_layout(**LAYOUT, height=320, showlegend=False)
+    for col, counts, color, axis_title in (
+        (1, by_intent, ACCENT, "Intent"),
+        (2, by_tier, "#12b76a", "Tier"),
+    ):
+        names = list(counts)
+        figure.add_bar(
+            x=names,
+            y=list(counts.values()),
+            marker_color=color,
+            text=list(counts.values()),
+            textposition="auto",
+            row=1,
+            col=col,
+            hovertemplate="%{x}: %{y} decisions<extra></extra>",
+        )
+        figure.update_xaxes(
+            title_text=axis_title,
+            automargin=True,
+            type="category",
+            tickangle=-35 if any(len(name) > 8 for name in names) else 0,
+            tickmode="array",
+            tickvals=names,
+            ticktext=[_tick_label(name) for name in names],
+            row=1,
+            col=col,
+        )
+        figure.update_yaxes(
+            title_text="Decisions",
+            automargin=True,
+            rangemode="tozero",
+            tickformat=",d",
+            dtick=count_dtick(max(counts.values(), default=1)),
+            gridcolor="#eef0f3",
+            row=1,
+            col=col,
+        )
+    longest = max((len(_tick_label(name)) for name in [*by_intent, *by_tier]), default=0)
+    # Room for slanted labels below the bars: ~4 px per character at -35 degrees.
+    figure.update_layout(**LAYOUT, height=300 + 4 * longest, showlegend=False, bargap=0.3)
     figure.update_layout(margin={"t": 40})
     return figure
