@@ -27,6 +27,11 @@ urlpatterns = [
         intents.intent_example_delete,
         name="example_delete",
     ),
+    path(
+        "r/<slug:slug>/intents/<str:name>/examples/<int:pk>/move/",
+        intents.intent_example_move,
+        name="example_move",
+    ),
     path("r/<slug:slug>/rules/", rules_tiers.rules, name="rules"),
     path("r/<slug:slug>/rules/new/", rules_tiers.rule_create, name="rule_create"),
     path("r/<slug:slug>/rules/<int:pk>/delete/", rules_tiers.rule_delete, name="rule_delete"),

@@ -14,11 +14,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.conflicts import router_conflicts
+from routing.console import selectors
 from routing.console.common import delete_confirmation, render_page, router_intent
 from routing.forms import BulkExamplesForm, ExampleForm, ExampleSearchForm
-from routing.models import Intent, Router
+from routing.models import Example, Intent, Router
 from routing.permissions import router_for
-from routing.services.examples import example_add, examples_add_bulk
+from routing.services.examples import (
+    ExampleOwnedElsewhere,
+    example_add,
+    example_move,
+    examples_add_bulk,
+)
 from routing.services.versioning import config_object_delete
 
 EXAMPLES_PER_PAGE = 100
@@ -32,7 +38,14 @@ def _page_number(raw: str | None) -> int:
         return 1
 
 
-def _intent_context(router: Router, intent: Intent, search: str = "", page: int = 1) -> dict:
+def _move_ids(raw: str) -> list[int]:
+    """?move=3,17: examples of other intents whose "move it here" offer the page shows."""
+    return [int(part) for part in raw.split(",") if part.isdigit()][: selectors.MAX_MOVE_OFFERS]
+
+
+def _intent_context(
+    router: Router, intent: Intent, search: str = "", page: int = 1, move_offers=()
+) -> dict:
     examples = intent.examples.order_by("-id")
     if search:
         examples = examples.filter(text__icontains=search)
@@ -49,6 +62,7 @@ def _intent_context(router: Router, intent: Intent, search: str = "", page: int 
         "conflicts": functools.partial(router_conflicts, router, intent=intent),
         "example_form": ExampleForm(),
         "bulk_form": BulkExamplesForm(),
+        "move_offers": move_offers,
     }
 
 
@@ -60,12 +74,13 @@ def intent_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
     intent = router_intent(router, name)
     search = ExampleSearchForm(request.GET)
     query = search.cleaned_data["q"] if search.is_valid() else ""
-    return render_page(
-        request,
-        "console/intent.html",
-        _intent_context(router, intent, query, _page_number(request.GET.get("page"))),
-        partial="example_list",
+    offers = selectors.examples_elsewhere(
+        router, intent, ids=_move_ids(request.GET.get("move", ""))
     )
+    context = _intent_context(
+        router, intent, query, _page_number(request.GET.get("page")), move_offers=offers
+    )
+    return render_page(request, "console/intent.html", context, partial="example_list")
 
 
 @login_required
@@ -74,12 +89,15 @@ def intent_example_add(request: HttpRequest, slug: str, name: str) -> HttpRespon
     router = router_for(request.user, slug, edit=True)
     intent = router_intent(router, name)
     form = ExampleForm(request.POST)
-    feedback = []
+    feedback, offers = [], []
     if form.is_valid():
         try:
             example_add(intent=intent, text=form.cleaned_data["text"], user=request.user)
             feedback.append(("success", "Example added."))
             form = ExampleForm()
+        except ExampleOwnedElsewhere as exc:
+            feedback.extend(("error", message) for message in exc.messages)
+            offers = selectors.examples_elsewhere(router, intent, ids=[exc.example_id])
         except ValidationError as exc:
             feedback.extend(("error", message) for message in exc.messages)
     else:
@@ -88,7 +106,9 @@ def intent_example_add(request: HttpRequest, slug: str, name: str) -> HttpRespon
             for field, errors in form.errors.items()
             for error in errors
         )
-    return _examples_response(request, router, intent, feedback, example_form=form)
+    return _examples_response(
+        request, router, intent, feedback, move_offers=offers, example_form=form
+    )
 
 
 @login_required
@@ -109,7 +129,11 @@ def intent_examples_bulk(request: HttpRequest, slug: str, name: str) -> HttpResp
         )
     ]
     feedback.extend(("error", f"Rejected “{text}”: {why}") for text, why in result.rejected[:20])
-    return _examples_response(request, router, intent, feedback, bulk_result=result)
+    pasted = [line.strip() for line in form.lines() if line.strip()]
+    offers = selectors.examples_elsewhere(router, intent, texts=pasted)
+    return _examples_response(
+        request, router, intent, feedback, move_offers=offers, bulk_result=result
+    )
 
 
 @login_required
@@ -132,12 +156,43 @@ def intent_example_delete(request: HttpRequest, slug: str, name: str, pk: int) -
     return _examples_response(request, router, intent, [("success", f"Deleted “{example.text}”.")])
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def intent_example_move(request: HttpRequest, slug: str, name: str, pk: int) -> HttpResponse:
+    """ "Move it here": relabel another intent's example as this intent (GET shows the offer)."""
+    router = router_for(request.user, slug, edit=True)
+    intent = router_intent(router, name)
+    example = get_object_or_404(
+        Example.objects.select_related("intent"), pk=pk, intent__router=router
+    )
+    if request.method == "GET":
+        return redirect(_intent_url(router, intent, move=[example.pk]))
+    source = example.intent.name
+    example_move(example=example, intent=intent, user=request.user)
+    feedback = [("success", f"Moved “{example.text}” from {source} to {intent.name}.")]
+    return _examples_response(request, router, intent, feedback)
+
+
+def _intent_url(router: Router, intent: Intent, *, move: list[int]) -> str:
+    url = reverse("console:intent", kwargs={"slug": router.slug, "name": intent.name})
+    return f"{url}?move={','.join(map(str, move))}" if move else url
+
+
 def _examples_response(
-    request: HttpRequest, router: Router, intent: Intent, feedback: list[tuple[str, str]], **forms
+    request: HttpRequest,
+    router: Router,
+    intent: Intent,
+    feedback: list[tuple[str, str]],
+    move_offers=(),
+    **forms,
 ) -> HttpResponse:
     if not request.htmx:
         for level, text in feedback:
             messages.add_message(request, getattr(messages, level.upper()), text)
-        return redirect("console:intent", slug=router.slug, name=intent.name)
-    context = {**_intent_context(router, intent), "feedback": feedback, **forms}
+        return redirect(_intent_url(router, intent, move=[other.pk for other in move_offers]))
+    context = {
+        **_intent_context(router, intent, move_offers=move_offers),
+        "feedback": feedback,
+        **forms,
+    }
     return render_page(request, "console/intent.html#examples", context)

@@ -23,7 +23,7 @@ from routing.engine.snapshot import Policy
 from routing.forms import BatchForm, CompareForm, CorrectionForm, QueryForm
 from routing.models import ExampleSource, Intent, Router
 from routing.permissions import router_for
-from routing.services.examples import example_add
+from routing.services.examples import ExampleOwnedElsewhere, example_add, example_move
 
 
 def _decide(router: Router, query: str, policy: Policy | None = None) -> dict:
@@ -53,10 +53,18 @@ def _playground_context(router: Router, **extra) -> dict:
     }
 
 
-def _playground_url(router: Router, query: str) -> str:
-    return (
-        f"{reverse('console:playground', kwargs={'slug': router.slug})}?{urlencode({'q': query})}"
-    )
+def _playground_url(router: Router, query: str, **offer) -> str:
+    url = reverse("console:playground", kwargs={"slug": router.slug})
+    return f"{url}?{urlencode({'q': query, **offer})}"
+
+
+def _move_offer(router: Router, example_id: str | int, intent_name: str) -> dict | None:
+    """ "Move it here": another intent's example with this text, and the intent it should be."""
+    intent = router.intents.filter(name=intent_name).first()
+    if intent is None or not str(example_id).isdigit():
+        return None
+    found = selectors.examples_elsewhere(router, intent, ids=[int(example_id)])
+    return {"example": found[0], "intent": intent} if found else None
 
 
 @login_required
@@ -66,7 +74,8 @@ def playground(request: HttpRequest, slug: str) -> HttpResponse:
     router = router_for(request.user, slug)
     form = QueryForm(request.GET if request.GET.get("q", "").strip() else None)
     result = _decide(router, form.cleaned_data["q"]) if form.is_bound and form.is_valid() else None
-    context = _playground_context(router, form=form, result=result)
+    offer = _move_offer(router, request.GET.get("move", ""), request.GET.get("to", ""))
+    context = _playground_context(router, form=form, result=result, move_offer=offer)
     response = render_page(request, "console/playground.html", context, partial="decision")
     if request.htmx and form.is_bound:
         push_url(response, f"{request.path}?{urlencode({'q': request.GET['q']})}")
@@ -139,19 +148,31 @@ def playground_correct(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(_playground_url(router, request.POST.get("q", "")))
     query, intent = form.cleaned_data["q"], form.cleaned_data["intent"]
     before = request.POST.get("before", "")
+    offer = None
+    move = _move_offer(router, request.POST.get("move", ""), intent.name)
     try:
-        example_add(intent=intent, text=query, source=ExampleSource.REVIEW, user=request.user)
-        correction = f"Added “{query}” as an example of {intent.name}."
+        if move:
+            source = move["example"].intent.name
+            example_move(example=move["example"], intent=intent, user=request.user)
+            correction = f"Moved “{query}” from {source} to {intent.name}."
+        else:
+            example_add(intent=intent, text=query, source=ExampleSource.REVIEW, user=request.user)
+            correction = f"Added “{query}” as an example of {intent.name}."
+    except ExampleOwnedElsewhere as exc:
+        correction = " ".join(exc.messages)
+        offer = _move_offer(router, exc.example_id, intent.name)
     except ValidationError as exc:
         correction = " ".join(exc.messages)
     if not request.htmx:
         messages.success(request, correction)
-        return redirect(_playground_url(router, query))
+        where = {"move": offer["example"].pk, "to": intent.name} if offer else {}
+        return redirect(_playground_url(router, query, **where))
     context = _playground_context(
         router,
         form=QueryForm(initial={"q": query}),
         result=_decide(router, query),
         correction=correction,
         before=before,
+        move_offer=offer,
     )
     return render_page(request, "console/playground.html#decision", context)

@@ -77,6 +77,26 @@ def tier_rows(router: Router) -> list[TierRow]:
     ]
 
 
+MAX_MOVE_OFFERS = 20
+
+
+def examples_elsewhere(
+    router: Router, intent: Intent, *, texts: Sequence[str] = (), ids: Sequence[int] = ()
+) -> list[Example]:
+    """Examples of the router's other intents with one of `texts` or `ids`: what "move it here" offers."""
+    if not texts and not ids:
+        return []
+    wanted = (
+        Example.objects.filter(text__in=set(texts)) if texts else Example.objects.filter(pk__in=ids)
+    )
+    return list(
+        wanted.filter(intent__router=router)
+        .exclude(intent=intent)
+        .select_related("intent")
+        .order_by("text")[:MAX_MOVE_OFFERS]
+    )
+
+
 def tier_dependants(router: Router, tier: ModelTier) -> list[str]:
     """What deleting `tier` takes with it or changes, in words for the confirmation page."""
     lines = []

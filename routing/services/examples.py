@@ -13,6 +13,17 @@ from routing.services.versioning import config_change, user_or_none
 MAX_EXAMPLE_CHARS = 2000
 
 
+# STAND-IN (helper D) for helper A's service, so the console's "move it here" can be built and
+# tested: the lead keeps A's version of ExampleOwnedElsewhere and example_move at merge.
+class ExampleOwnedElsewhere(ValidationError):
+    """The text is already an example of another intent of the same router."""
+
+    def __init__(self, *, text: str, intent_name: str, example_id: int):
+        super().__init__({"text": f"“{text}” is already an example of {intent_name}."})
+        self.intent_name = intent_name
+        self.example_id = example_id
+
+
 def _clean_example_text(text: str) -> str:
     cleaned = text.strip()
     if not cleaned:
@@ -33,6 +44,14 @@ def example_add(
     text = _clean_example_text(text)
     if intent.examples.filter(text=text).exists():
         raise ValidationError({"text": f"'{text}' is already an example of {intent.name}."})
+    other = (
+        Example.objects.filter(intent__router_id=intent.router_id, text=text)
+        .exclude(intent=intent)
+        .select_related("intent")
+        .first()
+    )
+    if other is not None:
+        raise ExampleOwnedElsewhere(text=text, intent_name=other.intent.name, example_id=other.pk)
     example = Example(intent=intent, text=text, source=source, created_by=user_or_none(user))
     with config_change(
         router=intent.router,
@@ -41,6 +60,22 @@ def example_add(
         examples_changed=True,
     ):
         example.save()
+    return example
+
+
+def example_move(*, example: Example, intent: Intent, user=None) -> Example:
+    """Relabel an example as `intent` (same router; new version). STAND-IN for helper A's service."""
+    if example.intent.router_id != intent.router_id:
+        raise ValidationError("An example can only move to an intent of the same router.")
+    source = example.intent.name
+    with config_change(
+        router=intent.router, user=user, summary=f"Moved example from {source} to {intent.name}"
+    ):
+        if intent.examples.filter(text=example.text).exists():
+            example.delete()  # the target already has this text: drop the other copy
+        else:
+            example.intent = intent
+            example.save(update_fields=["intent"])
     return example
 
 
