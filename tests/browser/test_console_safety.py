@@ -167,3 +167,30 @@ def test_the_batch_chart_keeps_long_labels_and_a_spinner_shows_the_wait(
     assert y_ticks and all(re.fullmatch(r"\d+", tick) for tick in y_ticks), y_ticks
     assert counts
     _shot(page, "batch-chart.png")
+
+
+def test_a_failed_add_keeps_the_address_and_a_rollback_updates_the_header(
+    transactional_db, live_server, page, operator, demo_router
+):
+    _log_in(page, live_server, "olivia", "pw-olivia")
+    page.goto(f"{live_server.url}/r/support/")
+    page.fill("#new-intent input[name=name]", "Bad Name")
+    page.fill("#new-intent input[name=handler]", "x")
+    page.click("#new-intent button[type=submit]")
+    page.locator("#new-intent .errorlist").wait_for()
+    assert page.url == f"{live_server.url}/r/support/"
+
+    page.fill("#new-intent input[name=name]", "returns")
+    page.click("#new-intent button[type=submit]")
+    page.wait_for_url(re.compile(r"/intents/returns/$"))
+    version = page.locator("#router-head .router-version").inner_text()
+
+    page.goto(f"{live_server.url}/r/support/versions/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#history form button").first.click()
+    page.wait_for_function(
+        "v => document.querySelector('#router-head .router-version').innerText !== v", arg=version
+    )
+    now = int(page.locator("#router-head .router-version").inner_text().removeprefix("v"))
+    assert now == int(version.removeprefix("v")) + 1
+    assert "Rolled back" in page.locator("#history .messages").inner_text()
