@@ -150,6 +150,8 @@ def playground_correct(request: HttpRequest, slug: str) -> HttpResponse:
     before = request.POST.get("before", "")
     offer = None
     move = _move_offer(router, request.POST.get("move", ""), intent.name)
+    if move and move["example"].text != query:  # only the example the offer named
+        move = None
     try:
         if move:
             source = move["example"].intent.name
