@@ -7,6 +7,9 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.services import decisions_record
+        from analytics.traffic import recent_queries, traffic_today
         from routing.decision_hooks import decision_log_install
 
-        decision_log_install(record=decisions_record)
+        decision_log_install(
+            record=decisions_record, recent_queries=recent_queries, traffic_today=traffic_today
+        )

@@ -36,7 +36,9 @@ def test_page_renders_whole_page_plain_and_fragment_for_htmx(
     assert marker in fragment.text
 
 
-def test_routers_list_shows_version_counts_and_traffic_today(operator_client, demo_router):
+def test_routers_list_shows_version_counts_and_traffic_today(
+    operator_client, demo_router, demo_document
+):
     from django.utils import timezone
 
     from analytics.models import DecisionLog
@@ -64,10 +66,34 @@ def test_routers_list_shows_version_counts_and_traffic_today(operator_client, de
     page = operator_client.get("/")
     row = page.text.split('href="/r/support/"')[1].split("</tr>")[0]
     cells = [cell.split("</td>")[0].strip() for cell in row.split("<td>")[1:]]
-    assert cells == [demo_router.name, f"v{demo_router.version}", "9", "144", "1", cells[-1]]
+    examples = str(sum(len(intent["examples"]) for intent in demo_document["intents"]))
+    assert cells == [demo_router.name, f"v{demo_router.version}", "9", examples, "1", cells[-1]]
 
 
 def test_static_assets_are_served_locally():
     from django.contrib.staticfiles import finders
 
     assert finders.find("vendor/htmx.min.js") and finders.find("vendor/plotly.min.js")
+
+
+def test_rule_tester_samples_recent_logged_queries_through_the_hook(operator_client, demo_router):
+    from django.utils import timezone
+
+    from analytics.models import DecisionLog
+
+    for minutes, query in enumerate(["zebra refund asked twice", "zebra refund asked twice", "b"]):
+        DecisionLog.objects.create(
+            router=demo_router,
+            router_version=1,
+            query=query,
+            confidence=1,
+            stage="rule",
+            complexity="simple",
+            latency_ms=1,
+            created_at=timezone.now() - timezone.timedelta(minutes=minutes),
+        )
+    fragment = operator_client.get(
+        "/r/support/rules/", {"kind": "keyword", "pattern": "zebra"}, headers=HX
+    ).text
+    assert "<strong>1</strong> match among" in fragment
+    assert 'zebra refund asked twice <span class="muted">— recent</span>' in fragment

@@ -105,3 +105,22 @@ def _policy(router):
         "cache_ttl_seconds": router.cache_ttl_seconds,
         "latency_budget_ms": "",
     }
+
+
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}])
+def test_a_user_without_a_role_gets_the_styled_403_page_saying_what_to_ask_for(
+    client, outsider, demo_router, headers
+):
+    client.force_login(outsider)
+    response = client.get("/r/support/", headers=headers)
+    assert response.status_code == 403
+    assert "<html" in response.text and 'class="topbar"' in response.text
+    assert "vendor/htmx.min.js" in response.text and 'id="forbidden"' in response.text
+    assert "ask an administrator for the viewer or operator role" in response.text
+    assert "Log out oscar" in response.text
+
+
+def test_a_viewer_who_tries_to_edit_is_told_only_operators_can(viewer_client, demo_router):
+    response = viewer_client.post("/r/support/intents/billing/delete/")
+    assert response.status_code == 403 and 'id="forbidden"' in response.text
+    assert "only operators can change it" in response.text
