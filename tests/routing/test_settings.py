@@ -140,3 +140,11 @@ def test_int8_encoder_is_accepted_and_the_message_lists_it():
         "'minilm-l6-v2-int8-fast' (local, int8 arithmetic"
         in _start(SEMROUTE_ENCODER="word2vec").stderr
     )
+
+
+def test_numpy_runs_one_blas_thread_per_process():
+    import numpy  # noqa: F401  (loads its BLAS)
+    import threadpoolctl  # scikit-learn's dependency
+
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
