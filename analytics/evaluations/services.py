@@ -401,9 +401,7 @@ def evaluation_score(
 ) -> tuple[dict, dict]:
     """The run's metrics (as decided) and its threshold suggestions, JSON-ready."""
     scores = run_scores(results, intent_thresholds)
-    predicted = np.array(
-        [row["predicted"] for row in results], dtype=object
-    )
+    predicted = np.array([row["predicted"] for row in results], dtype=object)
     headline = scoring.headline_metrics(scores.expected, predicted, scores.top)
     metrics = {
         **{key: value["value"] for key, value in headline.items() if isinstance(value, dict)},

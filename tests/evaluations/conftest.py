@@ -21,3 +21,10 @@ DEMO_LABELLED = [
 @pytest.fixture
 def demo_set(demo_router):
     return labelled_set_from_examples(router=demo_router, examples=DEMO_LABELLED, name="demo")
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` runs the after-commit work (the evaluation task) when the block ends,
+    as a real commit would (tests run inside a transaction)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
