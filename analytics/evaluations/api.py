@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.db import transaction
+from django.http import HttpRequest
 from ninja import Path, Router, Status
 
 from analytics.evaluations.models import EvaluationRun, LabelledSet, RunState

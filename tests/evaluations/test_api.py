@@ -24,9 +24,13 @@ def test_post_examples_runs_and_get_answers_the_documented_shape(
     assert body["status"] == "done"
     assert body["progress"] == {"done": 6, "total": 6}
     metrics = body["metrics"]
-    assert {"in_scope_accuracy", "oos_recall", "oos_precision", "top1_accuracy", "per_intent"} <= set(
-        metrics
-    )
+    assert {
+        "in_scope_accuracy",
+        "oos_recall",
+        "oos_precision",
+        "top1_accuracy",
+        "per_intent",
+    } <= set(metrics)
     assert metrics["in_scope_accuracy"] == 1.0 and metrics["oos_recall"] == 1.0
     assert metrics["per_intent"]["billing"]["support"] == 1
     assert set(body["suggestions"]) == {"threshold", "per_intent_thresholds"}

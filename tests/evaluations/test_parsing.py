@@ -79,7 +79,9 @@ def test_csv_intent_names_match_ignoring_case_and_keep_the_router_spelling():
 
 def test_csv_columns_in_any_order_with_a_bom():
     result = labelled_file_parse(
-        "\ufeffintent,text\nbilling,charged twice\n".encode(), filename="x.csv", intent_names=INTENTS
+        "\ufeffintent,text\nbilling,charged twice\n".encode(),
+        filename="x.csv",
+        intent_names=INTENTS,
     )
     assert [(row.text, row.intent) for row in result.rows] == [("charged twice", "billing")]
 

@@ -133,7 +133,9 @@ def test_recalibration_lowers_the_error_of_overconfident_scores():
     rng = np.random.default_rng(3)
     confidence = rng.uniform(0.5, 1.0, 2000)
     correct = rng.uniform(size=2000) < (confidence - 0.4)  # right less often than it says
-    s = scores([("a", "a" if ok else "b", float(c)) for c, ok in zip(confidence, correct)])
+    s = scores(
+        [("a", "a" if ok else "b", float(c)) for c, ok in zip(confidence, correct, strict=True)]
+    )
     result = scoring.calibration(s)
     assert result["after"]["ece"] < result["before"]["ece"] / 2
 
