@@ -73,7 +73,11 @@ def threshold_curve_figure(
         hovertemplate="threshold %{customdata:.3f}<br>out-of-scope recall %{x:.1%}<br>"
         "in-scope accuracy %{y:.1%}<extra></extra>",
     )
-    for point, name, color in ((current, "today", MUTED), (suggested, "suggested", THRESHOLD)):
+    markers = (
+        (current, "today", MUTED, "top left"),
+        (suggested, "suggested", THRESHOLD, "bottom left"),
+    )
+    for point, name, color, position in markers:
         if point and point.get("threshold") is not None:
             figure.add_scatter(
                 x=[point["oos_recall"]],
@@ -81,7 +85,7 @@ def threshold_curve_figure(
                 mode="markers+text",
                 marker={"size": 12, "color": color, "symbol": "diamond"},
                 text=[f"{name} {point['threshold']:.3f}"],
-                textposition="bottom left",
+                textposition=position,
                 name=name,
                 hovertemplate=f"{name}: threshold {point['threshold']:.3f}<extra></extra>",
             )
