@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class LabelledSetQuerySet(models.QuerySet):
@@ -103,6 +104,14 @@ class EvaluationRun(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left at the pace so far (None before the first batch or once finished)."""
+        if self.finished or not self.started_at or not self.done:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return elapsed / self.done * (self.total - self.done)
 
     @property
     def seconds(self) -> float | None:

@@ -256,3 +256,33 @@ def test_policy_page_edits_are_evaluated_unsaved(demo_set, demo_router, operator
     assert run.metrics["threshold"] == 0.99
     demo_router.refresh_from_db()
     assert demo_router.threshold != 0.99
+
+
+def test_progress_shows_time_left_at_the_pace_so_far(demo_set, operator_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = evaluation_run_create(labelled_set=demo_set, enqueue=False)
+    EvaluationRun.objects.filter(pk=run.pk).update(
+        state=RunState.RUNNING, done=3, started_at=timezone.now() - timedelta(seconds=30)
+    )
+    fragment = operator_client.get(url("run", run.pk) + "?poll=1", headers=HX).content.decode()
+    assert 'id="time-left"' in fragment and "about 30 s left" in fragment
+    assert 'hx-trigger="every 1s"' in fragment
+
+
+def test_policy_page_offers_evaluate_these_edits_to_operators(
+    demo_router, client, operator, viewer
+):
+    policy = reverse("console:policy", args=["support"])
+    client.force_login(operator)
+    assert url("policy_evaluate") in client.get(policy).content.decode()
+    client.force_login(viewer)
+    assert url("policy_evaluate") not in client.get(policy).content.decode()
+
+
+def test_policy_evaluate_without_a_set_says_what_to_do(demo_router, operator_client):
+    response = operator_client.post(url("policy_evaluate"), {"threshold": 0.5}, follow=True)
+    assert "Upload and confirm a labelled set first." in response.content.decode()
+    assert not EvaluationRun.objects.exists()
