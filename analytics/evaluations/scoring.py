@@ -33,6 +33,24 @@ class Scores:
     fixed: np.ndarray  # bool: a rule or the LLM stage decided; the threshold does not matter
     fixed_predicted: np.ndarray  # object: the decision of the fixed rows
     intent_thresholds: dict[str, float] = field(default_factory=dict)  # the intents' own overrides
+    # Derived once, so a sweep over thousands of thresholds is a few numpy operations each.
+    _sweep: tuple | None = field(default=None, init=False, repr=False)
+
+    def sweep_arrays(self) -> tuple:
+        """(in_scope, fixed_right, fixed_rejected, top_right, override, scored) for sweeps."""
+        if self._sweep is None:
+            in_scope = self.in_scope
+            fixed_right = self.fixed & _equal(self.fixed_predicted, self.expected)
+            fixed_rejected = self.fixed & np.array(
+                [value is None for value in self.fixed_predicted], dtype=bool
+            )
+            top_right = _equal(self.top, self.expected)
+            override = np.array(
+                [self.intent_thresholds.get(name, np.nan) for name in self.top], dtype=np.float64
+            )
+            scored = self.scored
+            self._sweep = (in_scope, fixed_right, fixed_rejected, top_right, override, scored)
+        return self._sweep
 
     @classmethod
     def build(
@@ -169,12 +187,16 @@ def confusion_matrix(expected: np.ndarray, predicted: np.ndarray) -> tuple[list[
     return labels, counts
 
 
-def _accuracy_and_recall(scores: Scores, predicted: np.ndarray) -> tuple[float, float]:
-    in_scope = scores.in_scope
-    correct = _equal(scores.expected, predicted)
-    rejected = np.array([value is None for value in predicted], dtype=bool)
-    accuracy = float((correct & in_scope).sum() / in_scope.sum()) if in_scope.any() else 0.0
-    recall = float((rejected & ~in_scope).sum() / (~in_scope).sum()) if (~in_scope).any() else 0.0
+def accuracy_and_recall_at(scores: Scores, threshold: float) -> tuple[float, float]:
+    """In-scope accuracy and out-of-scope recall at a router threshold (intents' own kept)."""
+    in_scope, fixed_right, fixed_rejected, top_right, override, scored = scores.sweep_arrays()
+    thresholds = np.where(np.isnan(override), threshold, override)
+    accepted = scored & (scores.confidence >= thresholds)
+    right = fixed_right | (accepted & top_right)
+    rejected = fixed_rejected | (~scores.fixed & ~accepted)
+    n_in, n_oos = int(in_scope.sum()), int((~in_scope).sum())
+    accuracy = float((right & in_scope).sum() / n_in) if n_in else 0.0
+    recall = float((rejected & ~in_scope).sum() / n_oos) if n_oos else 0.0
     return accuracy, recall
 
 
@@ -191,7 +213,7 @@ def threshold_curve(scores: Scores, points: int = CURVE_POINTS) -> list[dict]:
         candidates = np.quantile(candidates, np.linspace(0, 1, points))
     curve = []
     for threshold in np.unique(np.concatenate([[0.0], candidates])):
-        accuracy, recall = _accuracy_and_recall(scores, predictions_at(scores, float(threshold)))
+        accuracy, recall = accuracy_and_recall_at(scores, float(threshold))
         curve.append(
             {"threshold": float(threshold), "in_scope_accuracy": accuracy, "oos_recall": recall}
         )
@@ -206,7 +228,7 @@ def threshold_for_target(scores: Scores, min_in_scope: float) -> float | None:
     """
     best = None
     for threshold in candidate_thresholds(scores, in_scope_only=True):
-        accuracy, _ = _accuracy_and_recall(scores, predictions_at(scores, float(threshold)))
+        accuracy, _ = accuracy_and_recall_at(scores, float(threshold))
         if accuracy < min_in_scope:
             break
         best = float(threshold)
@@ -217,7 +239,7 @@ def threshold_weighted(scores: Scores, weight: float) -> float:
     """The threshold maximising weight * in-scope accuracy + (1 - weight) * out-of-scope recall."""
     best, best_value = 0.0, -1.0
     for threshold in np.concatenate([[0.0], candidate_thresholds(scores)]):
-        accuracy, recall = _accuracy_and_recall(scores, predictions_at(scores, float(threshold)))
+        accuracy, recall = accuracy_and_recall_at(scores, float(threshold))
         value = weight * accuracy + (1 - weight) * recall
         if value > best_value + 1e-12:
             best, best_value = float(threshold), value

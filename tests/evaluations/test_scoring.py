@@ -147,3 +147,13 @@ def test_threshold_curve_is_monotone():
     assert accuracies == sorted(accuracies, reverse=True)
     assert recalls == sorted(recalls)
     assert len(curve) <= scoring.CURVE_POINTS + 1
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.35, 0.5, 0.65, 0.9, 1.0])
+def test_fast_sweep_agrees_with_full_predictions(threshold):
+    s = scores(SMALL, intent_thresholds={"b": 0.75})
+    predicted = scoring.predictions_at(s, threshold)
+    headline = scoring.headline_metrics(s.expected, predicted, s.top)
+    assert scoring.accuracy_and_recall_at(s, threshold) == pytest.approx(
+        (headline["in_scope_accuracy"]["value"], headline["oos_recall"]["value"])
+    )
