@@ -48,11 +48,9 @@ class LabelledRow(models.Model):
 
     class Meta:
         ordering = ["labelled_set", "position"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["labelled_set", "text"], name="labelled_row_unique_text"
-            )
-        ]
+        # Duplicates are refused by the upload's check; no unique index on a 2,000-character text
+        # (PostgreSQL's btree rows stop at ~2.7 kB, which multibyte text can pass).
+        indexes = [models.Index(fields=["labelled_set", "position"], name="labelled_row_position")]
 
     def __str__(self) -> str:
         return f"{self.text[:60]} -> {self.intent or 'out of scope'}"
