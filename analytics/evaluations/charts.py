@@ -33,11 +33,16 @@ def _axes(figure: go.Figure, *, x: str, y: str) -> go.Figure:
 
 
 def confusion_figure(labels: list[str], counts: list[list[int]], *, cell_url: str) -> str:
-    """Heatmap of expected (rows) by decided (columns); a click opens that cell's queries."""
+    """Heatmap of the errors, expected (rows) by decided (columns); a click opens a cell's queries."""
     height = max(320, min(900, 28 * len(labels) + 160))
+    # Right answers (the diagonal) are left blank: they would drown every error's colour.
+    errors = [
+        [None if i == j else (count or None) for j, count in enumerate(row)]
+        for i, row in enumerate(counts)
+    ]
     figure = go.Figure(
         go.Heatmap(
-            z=counts,
+            z=errors,
             x=labels,
             y=labels,
             colorscale="Blues",

@@ -250,6 +250,7 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         )
         context.update(
             report=report,
+            all_intents=request.GET.get("all_intents") == "1",
             target_form=target if target.is_bound else TargetForm(),
             confusion_chart=charts.confusion_figure(
                 report.confusion_labels,
