@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.evaluations.services import evaluation_run_create, evaluation_run_execute
+from analytics.evaluations.services import (
+    evaluation_run_create,
+    evaluation_run_execute,
+    labelled_set_from_examples,
+)
 from routing.models import Router
-from tests.browser.conftest import chromium, page  # noqa: F401 - the browser fixtures
+from tests.evaluations.conftest import DEMO_LABELLED
 
 pytestmark = pytest.mark.browser
 
