@@ -21,8 +21,9 @@ def test_progress_polls_then_results_replace_it(
     live_server,
     page,
     operator,
-    demo_set,  # noqa: F811
+    demo_router,
 ):
+    demo_set = labelled_set_from_examples(router=demo_router, examples=DEMO_LABELLED, name="demo")
     run = evaluation_run_create(labelled_set=demo_set, enqueue=False)  # queued: no worker yet
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "olivia")
