@@ -26,7 +26,7 @@ from analytics.evaluations.forms import (
     UploadForm,
 )
 from analytics.evaluations.models import EvaluationRun, LabelledSet, RunState
-from analytics.evaluations.parsing import LabelledFileError
+from analytics.evaluations.parsing import REFUSAL_KINDS, LabelledFileError
 from analytics.evaluations.services import (
     evaluation_apply,
     evaluation_run_cancel,
@@ -112,6 +112,10 @@ def set_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "router": router,
         "labelled_set": labelled_set,
         "report": labelled_set.refusals,
+        "refusal_counts": [
+            (REFUSAL_KINDS.get(kind, kind), count)
+            for kind, count in (labelled_set.refusals.get("by_kind") or {}).items()
+        ],
         "held_out": rows.filter(held_out=True).count(),
         "out_of_scope": rows.filter(intent__isnull=True).count(),
         "sample": rows.order_by("position")[:20],

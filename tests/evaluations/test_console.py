@@ -50,8 +50,8 @@ def test_upload_shows_the_report_before_saving_then_confirm_saves(demo_router, o
     assert response.status_code == 302 and not labelled_set.confirmed
     page = operator_client.get(url("set", labelled_set.pk)).content.decode()
     assert "3</strong> refused" in page
-    for kind in ("unknown_intent", "blank", "duplicate"):
-        assert kind in page
+    for reason in ("is not one of the router", "is blank", "appeared earlier in the file"):
+        assert reason in page
     assert "Save the 6 accepted rows" in page
     operator_client.post(url("set_confirm", labelled_set.pk), {"action": "confirm"})
     labelled_set.refresh_from_db()
