@@ -83,3 +83,27 @@ class EvaluationOut(Schema):
     metrics: MetricsOut | None
     suggestions: SuggestionsOut | None
     produced_version: int | None
+
+
+class RefusedRowOut(Schema):
+    line: int
+    kind: str
+    reason: str
+    text: str
+    intent: str | None
+
+
+class UploadReportOut(Schema):
+    accepted: int
+    refused: int
+    by_kind: dict[str, int]
+    rows: list[RefusedRowOut]
+
+
+class LabelledSetOut(Schema):
+    id: int | None = Field(None, description="null for a dry run: nothing was saved.")
+    name: str
+    rows: int
+    held_out: int = 0
+    dry_run: bool = False
+    report: UploadReportOut | None = None

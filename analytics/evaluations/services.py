@@ -90,6 +90,17 @@ def labelled_set_upload(
     )
 
 
+def labelled_set_save(
+    *, router: Router, parse: LabelledParse, name: str, source: str = "api", user=None
+) -> LabelledSet:
+    """A confirmed set of `parse`'s accepted rows (the caller has seen its refusals)."""
+    if not parse.rows:
+        raise InvalidInput("No row was accepted; nothing was saved.", details=parse.report())
+    return _set_save(
+        router=router, name=name, parse=parse, source=source, user=user, confirmed=True
+    )
+
+
 def labelled_set_confirm(*, labelled_set: LabelledSet) -> LabelledSet:
     if not labelled_set.row_count:
         raise InvalidInput("The set has no accepted rows; fix the file and upload it again.")

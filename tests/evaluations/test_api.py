@@ -109,3 +109,66 @@ def test_no_key_is_401(db):
 
     response = Client().get("/api/v1/evaluations/1")
     assert response.status_code == 401
+
+
+def upload_set(api, body: str, content_type: str = "text/csv", query: str = ""):
+    return api.client.post(
+        f"/api/v1/routers/support/sets{query}",
+        body.encode(),
+        content_type=content_type,
+        headers={"X-API-Key": api.key},
+    )
+
+
+CSV_BODY = "text,intent\nwhy was I charged twice,billing\nthe weather in Rome,oos\n"
+
+
+def test_upload_a_csv_set_then_evaluate_it_by_id(demo_router, api, committed):
+    response = upload_set(api, CSV_BODY, query="?name=nightly")
+    assert response.status_code == 201, response.content
+    created = response.json()
+    assert created["rows"] == 2 and created["name"] == "nightly"
+    assert api.get("routers/support/sets").json()[0]["id"] == created["id"]
+    with committed():
+        run_id = api.post("routers/support/evaluations", {"set": created["id"]}).json()["id"]
+    assert api.get(f"evaluations/{run_id}").json()["status"] == "done"
+
+
+def test_upload_jsonl_dry_run_reports_and_saves_nothing(demo_router, api):
+    body = '{"text": "charged twice", "intent": "billing"}\n{"text": "x", "intent": "nope"}\n'
+    response = upload_set(api, body, content_type="application/x-ndjson", query="?dry_run=true")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] is None and body["dry_run"] and body["rows"] == 1
+    assert body["report"]["by_kind"] == {"unknown_intent": 1}
+    assert not LabelledSet.objects.exists()
+
+
+def test_upload_with_refusals_saves_nothing_unless_partial_is_accepted(demo_router, api):
+    body = CSV_BODY + "hello,nope\n"
+    response = upload_set(api, body)
+    assert response.status_code == 422
+    assert error_of(response)["details"]["rows"][0]["line"] == 4
+    assert not LabelledSet.objects.exists()
+    response = upload_set(api, body, query="?accept_partial=true")
+    assert response.status_code == 201 and response.json()["rows"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [("query,label\nx,y\n", 422), ("", 422), ("text,intent\n\n", 422)],
+)
+def test_unusable_uploads_are_clean_errors(demo_router, api, body, status):
+    response = upload_set(api, body)
+    assert response.status_code == status
+    error_of(response)
+    assert not LabelledSet.objects.exists()
+
+
+def test_upload_over_the_limit_is_413(demo_router, api, monkeypatch):
+    from analytics.evaluations import api as evaluations_api
+
+    monkeypatch.setattr(evaluations_api, "MAX_SET_BYTES", 10)
+    monkeypatch.setattr(evaluations_api._body_read, "__defaults__", (10,))
+    response = upload_set(api, CSV_BODY)
+    assert response.status_code == 413 and error_of(response)["code"] == "request_too_large"
