@@ -58,10 +58,8 @@ SET_REQUEST_BODY = {
     "required": True,
     "description": "CSV with a header `text,intent` (empty or `oos` intent: out of scope) or "
     'JSONL lines {"text": ..., "intent": ... or null}; up to 100,000 rows.',
-    "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "application/x-ndjson": {"schema": {"type": "string"}},
-    },
+    # JSONL goes as application/x-ndjson; only CSV is listed, which fuzzers know how to send.
+    "content": {"text/csv": {"schema": {"type": "string"}}},
 }
 
 
