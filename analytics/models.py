@@ -92,3 +92,12 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating} on {self.decision_id}"
+
+
+# The evaluations room keeps its models in its own module; imported here so Django registers them.
+from analytics.evaluations.models import (  # noqa: E402, F401
+    EvaluationResult,
+    EvaluationRun,
+    LabelledRow,
+    LabelledSet,
+)

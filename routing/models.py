@@ -486,7 +486,7 @@ class RouterVersion(models.Model):
         return self.author_label or "system"
 
 
-API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read")
+API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read", "evaluate")
 
 
 class APIKeyQuerySet(models.QuerySet):

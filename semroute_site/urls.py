@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
+    path("r/<slug:slug>/evaluations/", include("analytics.evaluations.urls")),
     path("", include("routing.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Evaluations: labelled sets, evaluation runs against a router version, threshold calibration."""
