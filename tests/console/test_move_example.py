@@ -36,7 +36,7 @@ def test_without_javascript_the_offer_survives_the_redirect(operator_client, ref
     assert response.status_code == 302
     assert response["Location"] == f"{BILLING}?move={refund_example.pk}"
     page = operator_client.get(response["Location"]).text
-    assert "already an example of refund" in page
+    assert "already an example of intent refund" in page
     assert f'<form method="post" action="{_move_url(refund_example)}"' in page
 
 
@@ -84,7 +84,7 @@ def test_playground_correction_to_another_intents_example_offers_the_move(
 ):
     payload = {**query_of(refund_example), "intent": "billing"}
     fragment = operator_client.post(PLAYGROUND + "correct/", payload, headers=HX).text
-    assert "already an example of refund" in fragment
+    assert "already an example of intent refund" in fragment
     offer = fragment.split('class="notice move-offer"')[1].split("</form>")[0]
     assert f'name="move" value="{refund_example.pk}"' in offer and "Move it to billing" in offer
 
@@ -104,4 +104,4 @@ def test_playground_offer_without_javascript(operator_client, refund_example):
     )
     assert response.status_code == 302 and f"move={refund_example.pk}" in response["Location"]
     page = operator_client.get(response["Location"]).text
-    assert "Move it to billing" in page and "already an example of refund" in page
+    assert "Move it to billing" in page and "already an example of intent refund" in page
