@@ -47,3 +47,15 @@ def test_console_views_modules_stay_small():
         path.name: len(path.read_text().splitlines()) for path in (ROUTING / "console").glob("*.py")
     }
     assert sizes and max(sizes.values()) <= 260, sizes
+
+
+def test_the_engine_imports_nothing_from_django_or_the_apps():
+    forbidden = ("django", "ninja", "celery", "routing", "analytics", "semroute_site")
+    offenders = [
+        f"{path.relative_to(ROUTING.parent)}: {module}"
+        for path in sorted((ROUTING / "engine").rglob("*.py"))
+        for module in _imported_modules(path.read_text())
+        if module.split(".")[0] in forbidden and not module.startswith("routing.engine")
+    ]
+    assert len(list((ROUTING / "engine").rglob("*.py"))) > 10
+    assert offenders == []
