@@ -256,11 +256,14 @@ def run_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             report=report,
             all_intents=request.GET.get("all_intents") == "1",
             target_form=target if target.is_bound else TargetForm(),
+            # No wrong decision, nothing to plot: an empty heatmap only looks broken.
             confusion_chart=charts.confusion_figure(
                 report.confusion_labels,
                 report.confusion_counts,
                 cell_url=reverse("evaluations:run_cell", args=[router.slug, run.pk]),
-            ),
+            )
+            if report.confusion_cells
+            else "",
             curve_chart=charts.threshold_curve_figure(
                 report.curve,
                 current=report.suggestions["current"],

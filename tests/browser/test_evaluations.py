@@ -39,7 +39,9 @@ def test_progress_polls_then_results_replace_it(
     page.wait_for_selector("#metric-in_scope_accuracy")  # the poll saw "done" and reloaded
     assert page.locator("#run-state").inner_text() == "done"
     assert page.locator("#progress[hx-trigger]").count() == 0
-    assert page.locator(".js-plotly-plot").count() == 3  # confusion, threshold curve, reliability
+    # Threshold curve and reliability; every query was right, so no (empty) confusion heatmap.
+    assert page.locator(".js-plotly-plot").count() == 2
+    assert page.locator("#confused-pairs").inner_text().count("No query was decided wrongly") == 1
     page.fill("#id_threshold", "0.4")
     page.click("text=Apply as a new version")
     page.wait_for_selector("text=Applied as version")

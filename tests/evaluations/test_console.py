@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from analytics.evaluations.models import EvaluationRun, LabelledSet, RunState
-from analytics.evaluations.services import evaluation_run_create
+from analytics.evaluations.services import evaluation_run_create, labelled_set_from_examples
 from routing.models import Example, Intent, RouterVersion
 from tests.evaluations.conftest import DEMO_LABELLED
 
@@ -132,8 +132,14 @@ def test_run_page_polls_while_running_and_refreshes_when_done(demo_set, operator
 
 
 def test_run_from_the_set_page_finishes_in_eager_mode_and_shows_results(
-    demo_set, demo_router, operator_client, committed
+    demo_router, operator_client, committed
 ):
+    # One deliberately wrong label, so the confusion heatmap has a cell to click.
+    demo_set = labelled_set_from_examples(
+        router=demo_router,
+        examples=[*DEMO_LABELLED, ("where is my parcel, it is a week late", "refund")],
+        name="demo with a wrong label",
+    )
     with committed():
         response = operator_client.post(
             url("run_create", demo_set.pk), {"version": demo_router.version, "part": "all"}
