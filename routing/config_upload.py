@@ -13,24 +13,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from routing.exceptions import APIError
+from routing.exceptions import ConfigTooLarge, MalformedBody, UnsupportedEncoding
 
 READ_CHUNK_BYTES = 1 << 20
-
-
-class ConfigTooLarge(APIError):
-    status = 413
-    code = "request_too_large"
-
-
-class UnsupportedEncoding(APIError):
-    status = 415
-    code = "unsupported_encoding"
-
-
-class MalformedBody(APIError):
-    status = 400
-    code = "malformed_request"
 
 
 def _too_large(limit: int, what: str) -> ConfigTooLarge:

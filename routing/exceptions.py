@@ -32,6 +32,23 @@ class QueryTooLong(APIError):
     code = "query_too_long"
 
 
+class ConfigTooLarge(APIError):
+    """A config document over SEMROUTE_MAX_CONFIG_BYTES (also after gzip)."""
+
+    status = 413
+    code = "request_too_large"
+
+
+class UnsupportedEncoding(APIError):
+    status = 415
+    code = "unsupported_encoding"
+
+
+class MalformedBody(APIError):
+    status = 400
+    code = "malformed_request"
+
+
 class InvalidInput(APIError):
     """Input that parsed but cannot be used (e.g. a config document with problems)."""
 
