@@ -106,7 +106,7 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 # Eager Celery still builds a producer (to pick a serializer): without a broker URL it would be an
-# amqp://localhost one, and kombu warns "No hostname was supplied". An in-memory one needs nothing.
+# amqp://localhost one. An in-memory one needs nothing (semroute_site/celery.py gives it a host).
 CELERY_BROKER_TRANSPORT = "memory" if CELERY_TASK_ALWAYS_EAGER else None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -148,3 +148,25 @@ def test_numpy_runs_one_blas_thread_per_process():
 
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_the_embedded_default_loads_the_demo_without_broker_warnings(tmp_path):
+    # make run's first load enqueues the vector task eagerly; kombu warned on every such task.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path}/db.sqlite3"
+    for command in (["migrate", "-v0"], ["load_demo"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+    assert "Loaded demo router 'support'" in result.stdout
+    assert "No hostname was supplied" not in result.stderr
