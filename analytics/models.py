@@ -21,6 +21,8 @@ class DecisionLog(models.Model):
     # Which strategy decided: the policy's digest and, once experiments exist, the arm.
     policy_digest = models.CharField(max_length=64, blank=True, default="")
     experiment_arm = models.CharField(max_length=64, blank=True, default="")
+    # Not a foreign key: experiments live in their own room and may be deleted; the log keeps it.
+    experiment_id = models.PositiveIntegerField(null=True, blank=True)
     query = models.TextField()
     user_ref = models.CharField(
         max_length=200, blank=True, help_text="The calling application's user id."
@@ -31,6 +33,8 @@ class DecisionLog(models.Model):
     handler = models.CharField(max_length=200, null=True, blank=True)
     confidence = models.FloatField()
     calibrated = models.BooleanField(default=False)
+    # The query's language as the engine detected it ("" when not detected).
+    language = models.CharField(max_length=16, blank=True, default="")
     stage = models.CharField(max_length=16)
     complexity = models.CharField(max_length=8)
     tier = models.CharField(max_length=64, null=True, blank=True)
@@ -43,7 +47,23 @@ class DecisionLog(models.Model):
     blocked = models.BooleanField(default=False)
     block_reason = models.TextField(blank=True, default="")
     trace = models.JSONField(default=dict, blank=True)
-    channel = models.CharField(max_length=16, default="api", help_text="api, batch or playground.")
+    channel = models.CharField(
+        max_length=16, default="api", help_text="api, batch, gateway, playground or console."
+    )
+    # What the gateway did with the decision (empty when only routed): every provider call in
+    # order as {"tier", "model", "provider", "outcome", "latency_ms", "ttft_ms",
+    # "prompt_tokens", "completion_tokens", "cost_usd", "error"}, the tier that answered,
+    # and the totals the dashboards read without unpacking the attempts.
+    attempts = models.JSONField(default=list, blank=True)
+    answer_tier = models.CharField(max_length=64, null=True, blank=True)
+    escalations = models.PositiveSmallIntegerField(default=0)
+    actual_cost_usd = models.FloatField(null=True, blank=True)
+    provider_latency_ms = models.FloatField(null=True, blank=True)
+    ttft_ms = models.FloatField(null=True, blank=True)
+    # Set when the same session asked a similar query soon after: a likely mis-route.
+    reasked = models.BooleanField(default=False)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     api_key = models.ForeignKey(
         "routing.APIKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -23,6 +23,19 @@ from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import Intent, Router
 from routing.schemas import DECISION_PUBLIC_FIELDS
 
+GATEWAY_FACT_FIELDS = frozenset(
+    {
+        "attempts",
+        "answer_tier",
+        "escalations",
+        "actual_cost_usd",
+        "provider_latency_ms",
+        "ttft_ms",
+        "prompt_tokens",
+        "completion_tokens",
+    }
+)
+
 # A decision routed by another worker becomes visible once that worker's buffer is flushed.
 FEEDBACK_WAIT_EXTRA_SECONDS = 0.5
 FEEDBACK_POLL_SECONDS = 0.1
@@ -39,10 +52,21 @@ def decision_record(
     metadata: dict[str, Any] | None = None,
     channel: str = "api",
     experiment_arm: str = "",
+    experiment_id: int | None = None,
+    decision_id: uuid.UUID | None = None,
+    gateway_facts: dict[str, Any] | None = None,
 ) -> uuid.UUID:
-    """Queue the decision for the log and return its id (the row is written in the background)."""
+    """Queue the decision for the log and return its id (the row is written in the background).
+
+    `decision_id`: an id made earlier (the gateway sends it in headers before the answer ends).
+    `gateway_facts`: what the gateway did, by DecisionLog field (GATEWAY_FACT_FIELDS).
+    """
+    facts = gateway_facts or {}
+    unknown = set(facts) - GATEWAY_FACT_FIELDS
+    if unknown:
+        raise ValueError(f"Not gateway facts: {sorted(unknown)}")
     row = DecisionLog(
-        id=uuid.uuid4(),
+        id=decision_id or uuid.uuid4(),
         router_id=router.pk,
         query=query,
         user_ref=user_ref or "",
@@ -51,9 +75,11 @@ def decision_record(
         trace=decision.trace,  # made JSON-ready by the flusher, off the request path
         channel=channel,
         experiment_arm=experiment_arm,
+        experiment_id=experiment_id,
         api_key_id=principal.key_id if principal else None,
         created_at=timezone.now(),
         **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
+        **facts,
     )
     decision_log.append(row)
     return row.id
@@ -70,7 +96,11 @@ def decisions_record(
     metadata: dict[str, Any] | None = None,
     channel: str = "batch",
     experiment_arm: str = "",
+    experiment_id: int | None = None,
+    decision_ids: Sequence[uuid.UUID] | None = None,
+    gateway_facts: dict[str, Any] | None = None,
 ) -> list[uuid.UUID]:
+    ids = decision_ids or [None] * len(decisions)
     return [
         decision_record(
             router=router,
@@ -82,8 +112,11 @@ def decisions_record(
             metadata=metadata,
             channel=channel,
             experiment_arm=experiment_arm,
+            experiment_id=experiment_id,
+            decision_id=decision_id,
+            gateway_facts=gateway_facts,
         )
-        for query, decision in zip(queries, decisions, strict=True)
+        for query, decision, decision_id in zip(queries, decisions, ids, strict=True)
     ]
 
 

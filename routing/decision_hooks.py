@@ -21,12 +21,19 @@ def _record_nothing(**_: Any) -> list[uuid.UUID]:
 @dataclass(slots=True)
 class DecisionLogHooks:
     # record(router=, queries=, decisions=, principal=, user_ref=, session_ref=, metadata=,
-    #        channel=) -> one decision id per decision, in order; must never block or raise
+    #        channel=, experiment_id=, experiment_arm=, decision_ids=, gateway_facts=)
+    #   -> one decision id per decision, in order; must never block or raise.
+    #   decision_ids: ids made earlier (the gateway's headers go out before its answer ends);
+    #   gateway_facts: the gateway's attempts and totals, by DecisionLog field name.
     record: Callable[..., list[uuid.UUID]] = _record_nothing
     # recent_queries(router, limit) -> distinct logged queries, newest first
     recent_queries: Callable[[Any, int], Sequence[str]] = lambda router, limit: []
     # traffic_today() -> {router id: decisions since local midnight}
     traffic_today: Callable[[], dict[int, int]] = dict
+    # gateway_answered(router=, decision_id=, decision=, messages=, answer=, tier=) -> None:
+    #   the gateway answered a request (after the last byte); the LLM judge samples these.
+    #   Called off the response's critical path; must never block or raise.
+    gateway_answered: Callable[..., None] = lambda **_: None
 
 
 hooks = DecisionLogHooks()
