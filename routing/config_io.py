@@ -203,10 +203,7 @@ def config_normalise(document: dict[str, Any]) -> dict[str, Any]:
         "name": document["name"],
         "description": document.get("description") or "",
         "policy": {**POLICY_DEFAULTS, **document.get("policy", {})},
-        "tiers": [
-            {**TIER_DEFAULTS, **tier}
-            for tier in document.get("tiers", [])
-        ],
+        "tiers": [{**TIER_DEFAULTS, **tier} for tier in document.get("tiers", [])],
         "intents": [
             {
                 "description": "",

@@ -205,7 +205,6 @@ class CooldownIntentLLM:
                 with self._lock:
                     self._probing = False
 
-
     def _classify_in_circuit(
         self, query: str, intents: Sequence[IntentSpec], timeout: float
     ) -> str | None:

@@ -250,9 +250,7 @@ class AnthropicChatClient:
                         yield ChatDelta(content=event.delta.text)
                     elif event.delta.type == "input_json_delta":
                         arguments = {"arguments": event.delta.partial_json}
-                        yield ChatDelta(
-                            tool_calls=({"index": tool_index, "function": arguments},)
-                        )
+                        yield ChatDelta(tool_calls=({"index": tool_index, "function": arguments},))
                 elif event.type == "message_delta":
                     stop_reason = event.delta.stop_reason or stop_reason
                     output_tokens = event.usage.output_tokens

@@ -143,7 +143,7 @@ class TierBreaker:
         }
 
     def permit(self) -> str:
-        """"closed" (call normally) or "probe" (the one call that decides); CircuitOpen else."""
+        """ "closed" (call normally) or "probe" (the one call that decides); CircuitOpen else."""
         record = self._read()
         if record["state"] != "open":
             return "closed"

@@ -19,8 +19,14 @@ from django.core.cache import cache
 from routing.engine.snapshot import TierSpec
 from routing.engine.tier_policy import tier_cost_usd
 
-from .base import MAX_RETRY_AFTER_SECONDS, ChatClient, ChatCompletion, ChatDelta, ChatOptions
-from .base import ProviderError
+from .base import (
+    MAX_RETRY_AFTER_SECONDS,
+    ChatClient,
+    ChatCompletion,
+    ChatDelta,
+    ChatOptions,
+    ProviderError,
+)
 from .breaker import TierBreaker
 from .registry import PROVIDER_CLIENTS, chat_client_for
 
@@ -157,9 +163,7 @@ def _usage_keys(scope: str, tier_name: str, day: date | None = None) -> tuple[st
 
 def usage_add(*, scope: str, tier_name: str, cost_usd: float) -> None:
     """Count one answered call and its cost today (shared across workers with Redis)."""
-    for key, amount in zip(
-        _usage_keys(scope, tier_name), (1, round(cost_usd * 1e6)), strict=True
-    ):
+    for key, amount in zip(_usage_keys(scope, tier_name), (1, round(cost_usd * 1e6)), strict=True):
         if not cache.add(key, amount, USAGE_TTL_SECONDS):
             try:
                 cache.incr(key, amount)

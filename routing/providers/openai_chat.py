@@ -95,9 +95,7 @@ class OpenAIChatClient:
                 model=self.model, messages=messages, **self._request(options)
             )
             if not completion.choices:
-                raise ProviderError(
-                    "reply has no choices", tier_down=False, outcome="malformed"
-                )
+                raise ProviderError("reply has no choices", tier_down=False, outcome="malformed")
             choice = completion.choices[0]
             usage = completion.usage
             tool_calls = tuple(call.model_dump() for call in choice.message.tool_calls or ())

@@ -203,9 +203,11 @@ class OpenAIWireServer:
 
             def _chat_stream(self, body: dict, reply: ChatReply) -> None:
                 def chunk(delta: dict, finish_reason=None, usage=None) -> dict:
-                    choices = [] if usage else [
-                        {"index": 0, "delta": delta, "finish_reason": finish_reason}
-                    ]
+                    choices = (
+                        []
+                        if usage
+                        else [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
+                    )
                     payload = {
                         "id": "chatcmpl-local",
                         "object": "chat.completion.chunk",

@@ -22,14 +22,14 @@ def openai_chat(openai_server):
 
 @pytest.fixture
 def anthropic_chat(anthropic_server):
-    return AnthropicChatClient(model="claude-local", api_key="k", base_url=anthropic_server.base_url)
+    return AnthropicChatClient(
+        model="claude-local", api_key="k", base_url=anthropic_server.base_url
+    )
 
 
 def _tier(base_url, provider="openai-compatible", **fields):
     defaults = {"timeout_seconds": 2.0, "connect_timeout_seconds": 1.0, "max_retries": 1}
-    return TierSpec(
-        "t", 1, provider, "m", 1.0, 2.0, 0.5, 0, base_url, "", **{**defaults, **fields}
-    )
+    return TierSpec("t", 1, provider, "m", 1.0, 2.0, 0.5, 0, base_url, "", **{**defaults, **fields})
 
 
 def test_openai_stream_yields_pieces_then_the_finish_and_usage(openai_server, openai_chat):
@@ -139,7 +139,9 @@ def test_each_fault_has_its_outcome(openai_server, reply, outcome):
 
 
 def test_circuit_opens_after_failures_then_one_probe_closes_it(openai_server, monkeypatch):
-    monkeypatch.setattr(breakers, "BREAKER_POLICY", breakers.BreakerPolicy(failures=2, cooldown_seconds=0.3))
+    monkeypatch.setattr(
+        breakers, "BREAKER_POLICY", breakers.BreakerPolicy(failures=2, cooldown_seconds=0.3)
+    )
     tier = _tier(openai_server.base_url, max_retries=0)
     openai_server.default_chat_reply = ChatReply(status=500)
 
