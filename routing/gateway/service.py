@@ -330,6 +330,7 @@ def gateway_stream_open(run: GatewayRun) -> OpenStream:
             rest.close()
             run.attempts.append(_attempt(tier, "refusal", latency_ms=report.ttft_ms))
             continue
+        run.answer_tier = tier  # committed: the headers name it before the first byte
         return OpenStream(tier, first, rest, started, report.ttft_ms, note, report.waits)
     error = _no_tier_answered(run)
     gateway_record(run)
@@ -337,59 +338,76 @@ def gateway_stream_open(run: GatewayRun) -> OpenStream:
 
 
 def gateway_stream_events(run: GatewayRun, opened: OpenStream) -> Iterator[bytes]:
-    """The SSE body: chunks in OpenAI's format, the final one with `semroute`; recorded at the end."""
+    """The SSE body: chunks in OpenAI's format, the final one with `semroute`; recorded once."""
     model = opened.tier.model if opened.tier else f"semroute/{run.request.router.slug}"
     cid = run.completion_id
-    pieces: list[str] = []
-    finish_reason, error, final = "", None, None
-    sent = 0
+    progress = {"pieces": [], "sent": 0, "final": None, "finish_reason": ""}
     try:
-        yield answers.sse(answers.chunk(cid, model, {"role": "assistant", "content": ""}))
-        deltas = [opened.first] if opened.first else []
-        for delta in _chained(deltas, opened.rest, run.deadline):
-            if delta.finish_reason:
-                finish_reason, final = delta.finish_reason, delta
-                continue
-            body: dict = {}
-            if delta.content:
-                body["content"] = delta.content
-                pieces.append(delta.content)
-            if delta.tool_calls:
-                body["tool_calls"] = list(delta.tool_calls)
-            if body:
-                sent += 1
-                yield answers.sse(answers.chunk(cid, model, body))
-        if opened.tier is None:
-            finish_reason = "stop"
-    except ProviderError as broken:
-        error = broken
-    run.answer_text = "".join(pieces)
-    _stream_attempt(run, opened, final, error, finish_reason)
-    try:
+        error = None
+        try:
+            yield answers.sse(answers.chunk(cid, model, {"role": "assistant", "content": ""}))
+            yield from _content_events(run, opened, model, progress)
+        except ProviderError as broken:
+            error = broken
+        _stream_end(run, opened, progress, error)
+        # The answer has ended upstream: recorded before the last events, so a client that
+        # read [DONE] finds its decision (the finally covers a client that went away).
+        facts = run.routing_facts()
+        gateway_record(run)
         if error is not None:
-            yield answers.sse(_stream_error_event(run, opened, error, sent), event="error")
+            event = _stream_error_event(run, opened, error, progress["sent"])
+            yield answers.sse(event, event="error")
         else:
-            last = answers.chunk(cid, model, {}, finish_reason=finish_reason or "stop")
-            usage = run.answer_attempt or {}
-            usage_chunk = None
-            if run.request.include_usage:
-                usage_chunk = {**answers.chunk(cid, model, {}), "choices": []}
-                prompt, completion = (
-                    usage.get("prompt_tokens") or 0,
-                    usage.get("completion_tokens") or 0,
-                )
-                usage_chunk["usage"] = {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                }
-            (usage_chunk or last)["semroute"] = run.routing_facts()
-            yield answers.sse(last)
-            if usage_chunk:
-                yield answers.sse(usage_chunk)
+            yield from _final_events(run, cid, model, progress["finish_reason"], facts)
         yield answers.SSE_DONE
     finally:
-        gateway_record(run)
+        if not run.recorded:  # the client went away mid-stream
+            _stream_end(run, opened, progress, ProviderError("the client disconnected"))
+            gateway_record(run)
+
+
+def _content_events(run: GatewayRun, opened: OpenStream, model: str, progress: dict):
+    deltas = [opened.first] if opened.first else []
+    for delta in _chained(deltas, opened.rest, run.deadline):
+        if delta.finish_reason:
+            progress["finish_reason"], progress["final"] = delta.finish_reason, delta
+            continue
+        body: dict = {}
+        if delta.content:
+            body["content"] = delta.content
+            progress["pieces"].append(delta.content)
+        if delta.tool_calls:
+            body["tool_calls"] = list(delta.tool_calls)
+        if body:
+            progress["sent"] += 1
+            yield answers.sse(answers.chunk(run.completion_id, model, body))
+    if opened.tier is None:
+        progress["finish_reason"] = "stop"
+
+
+def _stream_end(run: GatewayRun, opened: OpenStream, progress: dict, error) -> None:
+    if run.answer_attempt is not None:
+        return
+    run.answer_text = "".join(progress["pieces"])
+    _stream_attempt(run, opened, progress["final"], error, progress["finish_reason"])
+
+
+def _final_events(run: GatewayRun, cid: str, model: str, finish_reason: str, facts: dict):
+    last = answers.chunk(cid, model, {}, finish_reason=finish_reason or "stop")
+    if not run.request.include_usage:
+        yield answers.sse({**last, "semroute": facts})
+        return
+    usage = run.answer_attempt or {}
+    prompt = usage.get("prompt_tokens") or 0
+    completion = usage.get("completion_tokens") or 0
+    usage_chunk = {**answers.chunk(cid, model, {}), "choices": []}
+    usage_chunk["usage"] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    yield answers.sse(last)
+    yield answers.sse({**usage_chunk, "semroute": facts})
 
 
 def _chained(first: list[ChatDelta], rest: Iterator[ChatDelta], deadline: float):
