@@ -18,7 +18,7 @@ from routing.forms import PatternTestForm, RuleForm, TierForm
 from routing.models import ModelTier, Router, Rule
 from routing.permissions import router_for
 from routing.providers import ChatOptions, ProviderError, circuit_states
-from routing.providers.calls import CallReport, call_cost_usd, tier_complete, usage_today
+from routing.providers.calls import CallReport, call_cost_usd, tier_complete, usage_add, usage_today
 from routing.services.versioning import config_object_delete
 from routing.snapshots import tier_spec
 
@@ -122,6 +122,7 @@ def tier_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, f"Tier {tier.name} failed ({exc.outcome}): {exc}")
     else:
         cost = call_cost_usd(spec, answer.input_tokens, answer.output_tokens)
+        usage_add(scope=router.slug, tier_name=tier.name, cost_usd=cost)
         messages.success(
             request,
             f"Tier {tier.name} answered {(answer.content or '')[:80]!r} in "

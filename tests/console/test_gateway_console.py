@@ -109,7 +109,7 @@ def test_tiers_page_shows_circuit_spend_and_context(
     ).content.decode()
 
     assert "8192 tokens" in page
-    assert "1 call<br>$0.0008" in page  # 1000 in at $0.15/M + 1000 out at $0.60/M
+    assert "1 call<br>$0.000750" in page  # 1000 in at $0.15/M + 1000 out at $0.60/M
     assert '<span class="badge warn">open</span>' in page
     assert "last error: HTTP error 500: upstream down" in page
 
