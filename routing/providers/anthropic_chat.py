@@ -147,9 +147,10 @@ class AnthropicChatClient:
             request["extra_body"] = {"temperature": options.temperature}
         return request
 
-    def _sdk_client(self, timeout: float, connect_timeout: float | None):
+    def _timeout(self, timeout: float, connect_timeout: float | None):
+        # Per request, not with_options(): that copies the client on every call.
         connect = min(timeout, connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS)
-        return self.client.with_options(timeout=self._sdk.Timeout(timeout, connect=connect))
+        return self._sdk.Timeout(timeout, connect=connect)
 
     def _error(self, error: Exception, timeout: float) -> ProviderError:
         sdk = self._sdk
@@ -178,8 +179,8 @@ class AnthropicChatClient:
     ) -> ChatCompletion:
         options = options or ChatOptions(max_tokens=max_tokens)
         try:
-            message = self._sdk_client(timeout, connect_timeout).messages.create(
-                **self._request(messages, options)
+            message = self.client.messages.create(
+                timeout=self._timeout(timeout, connect_timeout), **self._request(messages, options)
             )
             text = "".join(block.text for block in message.content if block.type == "text")
             tool_calls = tuple(
@@ -215,8 +216,10 @@ class AnthropicChatClient:
         options = options or ChatOptions()
         deadline = time.monotonic() + timeout
         try:
-            events = self._sdk_client(timeout, connect_timeout).messages.create(
-                stream=True, **self._request(messages, options)
+            events = self.client.messages.create(
+                stream=True,
+                timeout=self._timeout(timeout, connect_timeout),
+                **self._request(messages, options),
             )
         except (self._sdk.AnthropicError, ValueError, TypeError, AttributeError) as error:
             raise self._error(error, timeout) from error

@@ -57,9 +57,10 @@ class OpenAIChatClient:
             request["extra_body"] = dict(options.passthrough)
         return request
 
-    def _sdk_client(self, timeout: float, connect_timeout: float | None):
+    def _timeout(self, timeout: float, connect_timeout: float | None):
+        # Per request, not with_options(): that copies the client on every call.
         connect = min(timeout, connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS)
-        return self.client.with_options(timeout=self._sdk.Timeout(timeout, connect=connect))
+        return self._sdk.Timeout(timeout, connect=connect)
 
     def _error(self, error: Exception, timeout: float) -> ProviderError:
         sdk = self._sdk
@@ -91,8 +92,11 @@ class OpenAIChatClient:
             temperature=temperature, json_mode=json_mode, max_tokens=max_tokens
         )
         try:
-            completion = self._sdk_client(timeout, connect_timeout).chat.completions.create(
-                model=self.model, messages=messages, **self._request(options)
+            completion = self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,
+                timeout=self._timeout(timeout, connect_timeout),
+                **self._request(options),
             )
             if not completion.choices:
                 raise ProviderError("reply has no choices", tier_down=False, outcome="malformed")
@@ -124,7 +128,8 @@ class OpenAIChatClient:
         options = options or ChatOptions()
         deadline = time.monotonic() + timeout
         try:
-            chunks = self._sdk_client(timeout, connect_timeout).chat.completions.create(
+            chunks = self.client.chat.completions.create(
+                timeout=self._timeout(timeout, connect_timeout),
                 model=self.model,
                 messages=messages,
                 stream=True,
