@@ -4,7 +4,8 @@
 
 127.0.0.1 only. Starts the wire server (tests/wire/openai_server.py, answering at once) in its
 own process, creates (and finally drops) the database `semroute_gwbench` (PostgreSQL, user
-postgres), uses Redis db 7 (flushed), loads the demo router with its three tiers on that
+postgres), uses the Redis named by BENCH_REDIS_URL (flushed; unset: each worker's local memory
+for the decision cache, circuits and counters), loads the demo router with its three tiers on that
 upstream and no LLM stage, and serves it with gunicorn (2 workers, semroute_site/gunicorn.conf.py).
 Then, one client at a time (keep-alive http.client, the same for both sides):
 
@@ -35,11 +36,11 @@ CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DATABASE = "semroute_gwbench"
-HOST, GATEWAY_PORT, UPSTREAM_PORT = "127.0.0.1", 8741, 8742
+HOST, GATEWAY_PORT, UPSTREAM_PORT = "127.0.0.1", 8791, 8792
 ENV = {
     **os.environ,
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-    "REDIS_URL": "redis://127.0.0.1:6379/7",
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ""),  # unset: each worker's local memory
     "DJANGO_SETTINGS_MODULE": "semroute_site.settings",
     "WEB_CONCURRENCY": "2",
     "GUNICORN_BIND": f"{HOST}:{GATEWAY_PORT}",
@@ -167,7 +168,8 @@ def main() -> None:
     psql = ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"]
     run(*psql, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     run(*psql, f"CREATE DATABASE {DATABASE}")
-    run("redis-cli", "-n", "7", "flushdb")
+    if ENV["REDIS_URL"]:
+        run("redis-cli", "-u", ENV["REDIS_URL"], "flushdb")
     run(PYTHON, "manage.py", "migrate", "-v0")
     run(PYTHON, "manage.py", "load_demo")
     key = run(PYTHON, "manage.py", "shell", "-c", SETUP).strip().splitlines()[-1]

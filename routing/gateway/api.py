@@ -10,7 +10,8 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from ninja import Router
 
 from routing.auth import APIKeyAuth, router_for_key
-from routing.exceptions import QueryTooLong
+from routing.config_schema import text_problem
+from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
 from routing.providers import ChatOptions
 from routing.schemas import ERROR_RESPONSES
@@ -90,6 +91,8 @@ def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
     target = _target(payload.model, request.auth)
     messages = [message.model_dump(exclude_none=True) for message in payload.messages]
     query = _query(messages)
+    if problem := text_problem(query):  # the routed turn is stored on the decision
+        raise InvalidInput(f"The last user message {problem}", details={"field": "messages"})
     limit = settings.SEMROUTE_MAX_QUERY_CHARS
     if len(query) > limit:
         raise QueryTooLong(

@@ -299,3 +299,24 @@ def test_feedback_works_with_the_gateways_decision_id(
 
     assert response.status_code == 200, response.text
     assert response.json()["rating"] == "down"
+
+
+def test_the_judges_hook_hears_each_answer_and_cannot_break_it(client, openai_server, monkeypatch):
+    from routing.decision_hooks import hooks
+
+    heard = []
+
+    def judge(**answered):
+        heard.append(answered)
+        raise RuntimeError("the judge is down")
+
+    monkeypatch.setattr(hooks, "gateway_answered", judge)
+    openai_server.replies_for(MINI).append(ChatReply("It ships today."))
+
+    raw = _ask(client)
+
+    assert raw.parse().choices[0].message.content == "It ships today."
+    [answered] = heard
+    assert str(answered["decision_id"]) == raw.headers["x-semroute-decision-id"]
+    assert (answered["answer"], answered["tier"]) == ("It ships today.", "gpt-4o-mini")
+    assert answered["messages"] == [{"role": "user", "content": SIMPLE}]

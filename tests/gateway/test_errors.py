@@ -37,6 +37,14 @@ def test_bad_requests_raise_the_sdks_own_errors(client, request_fields, error_cl
     assert error.body["message"] and "details" in error.body
 
 
+def test_an_unstorable_user_turn_is_refused(client):
+    with pytest.raises(openai.UnprocessableEntityError) as raised:
+        _create(client, messages=[{"role": "user", "content": "nul \u0000 inside"}])
+
+    assert raised.value.code == "invalid"
+    assert "must not contain NUL" in raised.value.body["message"]
+
+
 def test_semroute_prefixed_model_names_the_router(client, openai_server):
     assert _create(client, model="semroute/support").choices[0].message.content
 
