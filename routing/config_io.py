@@ -18,6 +18,7 @@ from routing.config_schema import (
     INTENT_FIELDS,
     POLICY_DEFAULTS,
     RULE_FIELDS,
+    TIER_DEFAULTS,
     TIER_FIELDS,
     ConfigProblem,
     config_cross_problems,
@@ -82,6 +83,11 @@ def router_config_export(router: Router) -> dict[str, Any]:
                 "quality": tier.quality,
                 "latency_ms": tier.latency_ms,
                 "enabled": tier.enabled,
+                "context_window": tier.context_window,
+                "supports_tools": tier.supports_tools,
+                "connect_timeout_seconds": tier.connect_timeout_seconds,
+                "timeout_seconds": tier.timeout_seconds,
+                "max_retries": tier.max_retries,
             }
             for tier in router.tiers.order_by("rank", "name")
         ],
@@ -197,10 +203,7 @@ def config_normalise(document: dict[str, Any]) -> dict[str, Any]:
         "name": document["name"],
         "description": document.get("description") or "",
         "policy": {**POLICY_DEFAULTS, **document.get("policy", {})},
-        "tiers": [
-            {"base_url": "", "api_key_env": "", "latency_ms": 0, "enabled": True, **tier}
-            for tier in document.get("tiers", [])
-        ],
+        "tiers": [{**TIER_DEFAULTS, **tier} for tier in document.get("tiers", [])],
         "intents": [
             {
                 "description": "",

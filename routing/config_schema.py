@@ -46,6 +46,10 @@ SLUG_CHARS, NAME_CHARS, HANDLER_CHARS, MODEL_CHARS = 64, 200, 200, 200
 BASE_URL_CHARS, KEY_VARIABLE_CHARS, PATTERN_CHARS, REASON_CHARS = 200, 100, 500, 300
 DESCRIPTION_CHARS = 10_000
 MAX_EXAMPLE_CHARS = 2000
+# A tier's gateway call: connect and total timeouts (seconds) and retries on 429/5xx/connection.
+TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS = 0.1, 600.0
+MAX_TIER_RETRIES = 5
+DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, DEFAULT_TIER_RETRIES = 5.0, 60.0, 1
 
 # Intent (and tier) names as teams write them: letters, digits and _ . - ?, case kept, unique
 # ignoring case. "new" is the console's add-an-intent address (/r/<router>/intents/new/).
@@ -183,6 +187,19 @@ class TierDoc(_Strict):
     quality: Unit
     latency_ms: Count = 0
     enabled: bool = True
+    context_window: Count = Field(
+        0, description="Tokens the model takes, prompt and answer together; 0: not checked."
+    )
+    supports_tools: bool = Field(True, description="Requests with `tools` may go to this tier.")
+    connect_timeout_seconds: _number(TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS) = (
+        DEFAULT_CONNECT_TIMEOUT_SECONDS
+    )
+    timeout_seconds: _number(TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS) = Field(
+        DEFAULT_TIMEOUT_SECONDS, description="Total time one call to this tier may take."
+    )
+    max_retries: _int(0, MAX_TIER_RETRIES) = Field(
+        DEFAULT_TIER_RETRIES, description="Retries on 429 (after Retry-After), 5xx, connection."
+    )
 
 
 class IntentDoc(_Strict):
@@ -251,6 +268,9 @@ POLICY_DEFAULTS: dict[str, Any] = {
     name: field.default for name, field in PolicyDoc.model_fields.items()
 }
 TIER_FIELDS = tuple(TierDoc.model_fields)
+TIER_DEFAULTS: dict[str, Any] = {
+    name: field.default for name, field in TierDoc.model_fields.items() if not field.is_required()
+}
 INTENT_FIELDS = tuple(name for name in IntentDoc.model_fields if name != "examples")
 RULE_FIELDS = tuple(RuleDoc.model_fields)
 _SECTIONS: dict[str, type[Schema]] = {

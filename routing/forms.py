@@ -64,6 +64,21 @@ class TierForm(RouterScopedForm):
         model = ModelTier
         fields = list(TIER_FIELDS)
 
+    # The gateway's fields have defaults: a form (or a script) that leaves them out keeps them.
+    DEFAULTED = ("context_window", "connect_timeout_seconds", "timeout_seconds", "max_retries")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.DEFAULTED:
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.DEFAULTED:
+            if cleaned.get(name) is None and name not in self.errors:
+                cleaned[name] = getattr(self.instance, name)
+        return cleaned
+
 
 class ExampleForm(forms.Form):
     text = forms.CharField(

@@ -24,16 +24,22 @@ from django.utils import timezone
 
 from routing.config_schema import (
     BASE_URL_SCHEMES,
+    DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_TIER_RETRIES,
+    DEFAULT_TIMEOUT_SECONDS,
     INT_MAX,
     INT_MIN,
     INTENT_NAME_MESSAGE,
     INTENT_NAME_PATTERN,
     KEY_VARIABLE_MESSAGE,
     KEY_VARIABLE_PATTERN,
+    MAX_TIER_RETRIES,
     PRICE_DECIMAL_PLACES,
     PRICE_MAX,
     PRICE_MAX_DIGITS,
     SMALL_INT_MAX,
+    TIMEOUT_MAX_SECONDS,
+    TIMEOUT_MIN_SECONDS,
     TOP_K_MAX,
     ambiguity_band_problem,
     rule_problems,
@@ -61,6 +67,11 @@ def finite_number_validator(value) -> None:
 UNIT_INTERVAL = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(1.0)]
 PRICE_RANGE = [finite_number_validator, MinValueValidator(0.0), MaxValueValidator(PRICE_MAX)]
 COUNT_RANGE = [MaxValueValidator(INT_MAX)]
+TIMEOUT_RANGE = [
+    finite_number_validator,
+    MinValueValidator(TIMEOUT_MIN_SECONDS),
+    MaxValueValidator(TIMEOUT_MAX_SECONDS),
+]
 intent_name_validator = RegexValidator(INTENT_NAME_PATTERN, INTENT_NAME_MESSAGE)
 _DEFAULT_POLICY = Policy()
 
@@ -397,6 +408,29 @@ class ModelTier(models.Model):
         default=0, validators=COUNT_RANGE, help_text="Typical latency of one answer."
     )
     enabled = models.BooleanField(default=True)
+    context_window = models.PositiveIntegerField(
+        "context window (tokens)",
+        default=0,
+        validators=COUNT_RANGE,
+        help_text="Prompt and answer together; a longer request skips this tier. 0: not checked.",
+    )
+    supports_tools = models.BooleanField(
+        default=True, help_text="Requests with tools (function calling) may go to this tier."
+    )
+    connect_timeout_seconds = models.FloatField(
+        default=DEFAULT_CONNECT_TIMEOUT_SECONDS, validators=TIMEOUT_RANGE
+    )
+    timeout_seconds = models.FloatField(
+        "total timeout (seconds)",
+        default=DEFAULT_TIMEOUT_SECONDS,
+        validators=TIMEOUT_RANGE,
+        help_text="One call, streamed or not, never takes longer.",
+    )
+    max_retries = models.PositiveSmallIntegerField(
+        default=DEFAULT_TIER_RETRIES,
+        validators=[MaxValueValidator(MAX_TIER_RETRIES)],
+        help_text="Retries on 429 (honouring Retry-After), 5xx and connection errors.",
+    )
 
     class Meta:
         ordering = ["router", "rank"]
@@ -486,7 +520,15 @@ class RouterVersion(models.Model):
         return self.author_label or "system"
 
 
-API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read", "evaluate")
+API_KEY_SCOPES = (
+    "route",
+    "feedback",
+    "config:read",
+    "config:write",
+    "decisions:read",
+    "evaluate",
+    "gateway",
+)
 
 
 class APIKeyQuerySet(models.QuerySet):

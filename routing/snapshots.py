@@ -119,6 +119,11 @@ def tier_spec(tier: ModelTier) -> TierSpec:
         base_url=tier.base_url,
         api_key_env=tier.api_key_env,
         enabled=tier.enabled,
+        context_window=tier.context_window,
+        supports_tools=tier.supports_tools,
+        connect_timeout_seconds=tier.connect_timeout_seconds,
+        timeout_seconds=tier.timeout_seconds,
+        max_retries=tier.max_retries,
     )
 
 

@@ -39,6 +39,7 @@ urlpatterns = [
     path("r/<slug:slug>/tiers/new/", rules_tiers.tier_edit, name="tier_create"),
     path("r/<slug:slug>/tiers/<int:pk>/edit/", rules_tiers.tier_edit, name="tier_edit"),
     path("r/<slug:slug>/tiers/<int:pk>/delete/", rules_tiers.tier_delete, name="tier_delete"),
+    path("r/<slug:slug>/tiers/<int:pk>/test/", rules_tiers.tier_test, name="tier_test"),
     path("r/<slug:slug>/policy/", policy_versions.policy, name="policy"),
     path("r/<slug:slug>/versions/", policy_versions.versions, name="versions"),
     path(
@@ -53,6 +54,7 @@ urlpatterns = [
         name="playground_compare",
     ),
     path("r/<slug:slug>/playground/batch/", playground.playground_batch, name="playground_batch"),
+    path("r/<slug:slug>/playground/run/", playground.playground_run, name="playground_run"),
     path(
         "r/<slug:slug>/playground/correct/",
         playground.playground_correct,

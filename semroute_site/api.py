@@ -24,6 +24,7 @@ from analytics.decision_log import decision_log
 from routing.auth import APIKeyAuth, principal_for_key
 from routing.engine.errors import EncoderMismatch, SnapshotError
 from routing.exceptions import APIError, RateLimited, ServiceUnavailable
+from routing.gateway.errors import openai_error_fields
 from routing.schemas import ErrorOut
 
 logger = logging.getLogger("semroute.api")
@@ -55,9 +56,10 @@ HTTP_ERROR_CODES = {
 def error_response(
     request: HttpRequest, *, status: int, code: str, message: str, details: Any = None
 ) -> HttpResponse:
-    return api.create_response(
-        request, {"error": {"code": code, "message": message, "details": details}}, status=status
-    )
+    error = {"code": code, "message": message, "details": details}
+    # The gateway's paths add OpenAI's "type" and "param", so the OpenAI SDK parses its errors.
+    error.update(openai_error_fields(request.path, status))
+    return api.create_response(request, {"error": error}, status=status)
 
 
 @api.exception_handler(APIError)
@@ -320,10 +322,12 @@ def _mount() -> None:
     from analytics.api import router as analytics_router
     from analytics.evaluations.api import router as evaluations_router
     from routing.api import router as routing_router
+    from routing.gateway.api import router as gateway_router
 
     api.add_router("/v1/", routing_router)
     api.add_router("/v1/", analytics_router)
     api.add_router("/v1/", evaluations_router)
+    api.add_router("/v1/", gateway_router)
 
 
 _mount()

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,8 +21,11 @@ from routing.decide import decide, decide_batch
 from routing.engine.errors import EngineError
 from routing.engine.snapshot import Policy
 from routing.forms import BatchForm, CompareForm, CorrectionForm, QueryForm
+from routing.gateway import answers, service
+from routing.gateway.errors import NoTierAnswered
 from routing.models import ExampleSource, Intent, Router
 from routing.permissions import router_for
+from routing.providers import ChatOptions
 from routing.services.examples import ExampleOwnedElsewhere, example_add, example_move
 
 
@@ -178,3 +181,48 @@ def playground_correct(request: HttpRequest, slug: str) -> HttpResponse:
         move_offer=offer,
     )
     return render_page(request, "console/playground.html#decision", context)
+
+
+@login_required
+@require_POST
+def playground_run(request: HttpRequest, slug: str) -> HttpResponse:
+    """ "Run": the routed tier answers (escalating like the gateway). With `Accept:
+    text/event-stream` (the page's script) the answer streams as the gateway's SSE; without
+    JavaScript the page comes back with the whole answer. Either way the attempts are listed."""
+    router = router_for(request.user, slug, edit=True)  # a call to a model costs money
+    form = QueryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Type a query to run.")
+        return redirect(reverse("console:playground", kwargs={"slug": router.slug}))
+    query = form.cleaned_data["q"]
+    run = service.gateway_start(
+        service.GatewayRequest(
+            router=router,
+            query=query,
+            messages=[{"role": "user", "content": query}],
+            options=ChatOptions(),
+            channel="playground",
+        )
+    )
+    if "text/event-stream" in request.headers.get("Accept", ""):
+        return StreamingHttpResponse(_run_events(run), content_type="text/event-stream")
+    try:
+        body = service.gateway_complete(run)
+        outcome = {"answer": body["choices"][0]["message"]["content"], "error": ""}
+    except NoTierAnswered as exc:
+        outcome = {"answer": "", "error": exc.message}
+    outcome.update(attempts=run.attempts, tier=run.answer_tier.name if run.answer_tier else None)
+    context = _playground_context(
+        router, form=QueryForm(initial={"q": query}), result=_decide(router, query), run=outcome
+    )
+    return render_page(request, "console/playground.html", context)
+
+
+def _run_events(run: service.GatewayRun):
+    try:
+        opened = service.gateway_stream_open(run)
+    except NoTierAnswered as exc:
+        yield answers.sse({"error": {"message": exc.message, "details": exc.details}}, "error")
+        yield answers.SSE_DONE
+        return
+    yield from service.gateway_stream_events(run, opened)

@@ -1,20 +1,26 @@
-"""Rules (with the "test this pattern" box) and model tiers."""
+"""Rules (with the "test this pattern" box) and model tiers (with each tier's circuit, today's
+calls and spend, and "Test this tier")."""
 
 from __future__ import annotations
+
+import time
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from routing.console import selectors
 from routing.console.common import delete_confirmation, form_saved, page_redirect, render_page
 from routing.forms import PatternTestForm, RuleForm, TierForm
 from routing.models import ModelTier, Router, Rule
 from routing.permissions import router_for
+from routing.providers import ChatOptions, ProviderError, circuit_states
+from routing.providers.calls import CallReport, call_cost_usd, tier_complete, usage_add, usage_today
 from routing.services.versioning import config_object_delete
+from routing.snapshots import tier_spec
 
 
 @login_required
@@ -78,12 +84,52 @@ def rule_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_GET
 def tiers(request: HttpRequest, slug: str) -> HttpResponse:
     router = router_for(request.user, slug)
-    context = {
-        "router": router,
-        "tier_rows": selectors.tier_rows(router),
-        "form": TierForm(router=router),
-    }
+    rows = selectors.tier_rows(router)
+    circuits = circuit_states(tier_spec(row.tier) for row in rows)
+    rows = [
+        {
+            "tier": row.tier,
+            "key_present": row.key_present,
+            "circuit": circuits[row.tier.name],
+            "today": usage_today(scope=router.slug, tier_name=row.tier.name),
+        }
+        for row in rows
+    ]
+    context = {"router": router, "tier_rows": rows, "form": TierForm(router=router)}
     return render_page(request, "console/tiers.html", context, partial="tiers")
+
+
+TEST_PROMPT = [{"role": "user", "content": "Reply with the single word OK."}]
+
+
+@login_required
+@require_POST
+def tier_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """ "Test this tier": one short prompt through the tier's client, timeouts and circuit."""
+    router = router_for(request.user, slug, edit=True)  # a call to a model costs money
+    tier = get_object_or_404(ModelTier, pk=pk, router=router)
+    spec = tier_spec(tier)
+    report = CallReport()
+    try:
+        answer = tier_complete(
+            spec,
+            TEST_PROMPT,
+            ChatOptions(max_tokens=16),
+            deadline=time.monotonic() + spec.timeout_seconds,
+            report=report,
+        )
+    except ProviderError as exc:
+        messages.error(request, f"Tier {tier.name} failed ({exc.outcome}): {exc}")
+    else:
+        cost = call_cost_usd(spec, answer.input_tokens, answer.output_tokens)
+        usage_add(scope=router.slug, tier_name=tier.name, cost_usd=cost)
+        messages.success(
+            request,
+            f"Tier {tier.name} answered {(answer.content or '')[:80]!r} in "
+            f"{report.ttft_ms:.0f} ms ({answer.input_tokens} + {answer.output_tokens} tokens, "
+            f"${cost:.6f}).",
+        )
+    return page_redirect(request, reverse("console:tiers", kwargs={"slug": router.slug}))
 
 
 @login_required

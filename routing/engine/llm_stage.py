@@ -66,6 +66,19 @@ class ChatModel(Protocol):
     ) -> ChatReplyLike: ...
 
 
+@runtime_checkable
+class TierCircuit(Protocol):
+    """A circuit breaker shared with other callers of the tier (routing.providers.breaker)."""
+
+    def permit(self) -> str:
+        """Return when the tier may be called; raise when its circuit is open."""
+        ...
+
+    def success(self) -> None: ...
+
+    def failure(self, error: str) -> None: ...
+
+
 class LLMTierCooling(LLMStageError):
     """The tier failed recently and is skipped until its cooldown ends."""
 
@@ -140,10 +153,19 @@ class CooldownIntentLLM:
 
     When the cooldown ends, one call probes the tier (others keep failing fast meanwhile); its
     success closes the cooldown, its failure starts another. Unusable replies do not count.
+    With a `circuit` (the tier's breaker, shared with the gateway and across workers) that
+    circuit decides instead of this object's own state.
     """
 
-    def __init__(self, llm: IntentLLM, *, cooldown_seconds: float = LLM_COOLDOWN_SECONDS):
+    def __init__(
+        self,
+        llm: IntentLLM,
+        *,
+        cooldown_seconds: float = LLM_COOLDOWN_SECONDS,
+        circuit: TierCircuit | None = None,
+    ):
         self.llm = llm
+        self.circuit = circuit
         self.cooldown_seconds = cooldown_seconds
         self._lock = threading.Lock()
         self._cooling_until = 0.0
@@ -157,6 +179,8 @@ class CooldownIntentLLM:
             return self._failed and (time.monotonic() < self._cooling_until or self._probing)
 
     def classify(self, query: str, intents: Sequence[IntentSpec], *, timeout: float) -> str | None:
+        if self.circuit is not None:
+            return self._classify_in_circuit(query, intents, timeout)
         with self._lock:
             probe = False
             if self._failed:
@@ -180,6 +204,25 @@ class CooldownIntentLLM:
             if probe:
                 with self._lock:
                     self._probing = False
+
+    def _classify_in_circuit(
+        self, query: str, intents: Sequence[IntentSpec], timeout: float
+    ) -> str | None:
+        circuit = self.circuit
+        try:
+            circuit.permit()
+        except Exception as error:  # noqa: BLE001 - an open circuit is a skip, whatever its type
+            raise LLMTierCooling(f"{TIER_COOLING} ({error})") from error
+        try:
+            intent = self.llm.classify(query, intents, timeout=timeout)
+        except Exception as error:
+            if not isinstance(error, LLMStageError) or error.tier_down:
+                circuit.failure(str(error)[:200])
+            else:
+                circuit.success()  # the tier answered; the reply was unusable
+            raise
+        circuit.success()
+        return intent
 
 
 @dataclass(slots=True)

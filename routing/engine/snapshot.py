@@ -53,6 +53,12 @@ class TierSpec:
     base_url: str = ""
     api_key_env: str = ""  # name of the environment variable holding the key
     enabled: bool = True
+    # The gateway's call (routing/providers): window in tokens (0: unchecked), tools, timeouts.
+    context_window: int = 0
+    supports_tools: bool = True
+    connect_timeout_seconds: float = 5.0
+    timeout_seconds: float = 60.0
+    max_retries: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,20 @@
 """Chat clients for the model tiers: OpenAI, Anthropic and any OpenAI-compatible server.
 
 One class per provider behind `ChatClient`; `registry.chat_client_for(tier)` picks and caches
-it. Used by the LLM classification stage today and by the gateway (issue 11).
+it; `calls` adds a tier's timeouts, retries, circuit breaker (`breaker`) and actual cost. Used by
+the LLM classification stage, the gateway (routing/gateway/) and the console.
 """
 
 from .anthropic_chat import AnthropicChatClient
-from .base import ChatClient, ChatCompletion, ProviderError, ProviderTimeout
+from .base import (
+    ChatClient,
+    ChatCompletion,
+    ChatDelta,
+    ChatOptions,
+    ProviderError,
+    ProviderTimeout,
+)
+from .breaker import CircuitOpen, TierBreaker, circuit_states
 from .openai_chat import OpenAIChatClient
 from .registry import PROVIDER_CLIENTS, chat_client_for, intent_llm_for, intent_llm_for_tier
 
@@ -14,10 +23,15 @@ __all__ = [
     "AnthropicChatClient",
     "ChatClient",
     "ChatCompletion",
+    "ChatDelta",
+    "ChatOptions",
+    "CircuitOpen",
     "OpenAIChatClient",
     "ProviderError",
     "ProviderTimeout",
+    "TierBreaker",
     "chat_client_for",
+    "circuit_states",
     "intent_llm_for",
     "intent_llm_for_tier",
 ]

@@ -62,9 +62,14 @@ def intent_llm_for_tier(tier: TierSpec) -> IntentLLM | None:
     client = chat_client_for(tier)
     if client is None:
         return None
+    from .breaker import LLM_STAGE_BREAKER, TierBreaker
+
     api_key = _tier_api_key(tier) or NO_KEY
     return _intent_llms.get_or_set(
-        _client_key(tier, api_key), lambda: CooldownIntentLLM(ChatIntentLLM(client))
+        _client_key(tier, api_key),
+        lambda: CooldownIntentLLM(
+            ChatIntentLLM(client), circuit=TierBreaker(tier, policy=LLM_STAGE_BREAKER)
+        ),
     )
 
 
