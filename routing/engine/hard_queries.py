@@ -17,7 +17,7 @@ exactly as before (tests/engine/test_hard_queries_off.py pins that).
   intent takes its most confident part's. Then negation (`detect_negation`, negation.py): a
   negated top intent goes to the LLM band when one is configured (trace.llm_reason
   "negation"), and its confidence is multiplied by `negation_confidence_factor` either way,
-  which drops it below its threshold with the defaults (0.98 x 0.5 = 0.49).
+  which drops it below any threshold of 0.3 or more with the default factor (0.98 x 0.3 = 0.29).
 - `context_stage` (after complexity): a retrieved context (context.py) and the parts' own
   complexity can raise the level; the tier stage adds the context's tokens to the input cost.
 """
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .clauses import split_parts
+from .clauses import marked_requests, split_parts
 from .context import RetrievedContext, context_level
 from .decision import MessagePart, SecondaryIntent, Trace
 from .errors import SnapshotError
@@ -263,8 +263,8 @@ def _score_parts(router, policy: Policy, item) -> None:
             item.fallback_reason = ""
             item.trace.notes.append(f"the whole message got no intent; its part {best.text!r} did")
         seen = {item.intent}
-        for part in parts:
-            if part.intent is not None and part.intent not in seen:
+        for part, marked in zip(parts, marked_requests(facts.parts), strict=True):
+            if marked and part.intent is not None and part.intent not in seen:
                 seen.add(part.intent)
                 item.trace.secondary_intents.append(
                     SecondaryIntent(part.intent, part.confidence, part.text)

@@ -8,8 +8,8 @@ queries German or French ("can you find my cellphone" -> German 0.97), so two ch
 1. The detector's answer counts only at confidence >= LANGUAGE_CONFIDENCE.
 2. A foreign answer needs one of that language's function words or MIN_WORDS_WITHOUT_FUNCTION_WORDS
    words ("spell potato" is not Italian, "bonjour" alone is left undetermined).
-3. Function words decide against it: a query with at least as many English function words
-   ("you", "my", "the", ...) as function words of the detected language is English.
+3. Function words decide against it: a query with more English function words
+   ("you", "my", "the", ...) than function words of the detected language is English.
 
 A query the rules cannot settle (too short, a product name) is undetermined (""), which routes
 as before: only a confidently foreign query changes a decision.
@@ -48,7 +48,7 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         "der die das den dem ein eine einen mein meine meinen ich du sie wir ist sind und oder "
         "aber nicht kein keine mit für von zu auf wie wo warum wann bitte danke kann möchte "
-        "will habe mich mir es".split()
+        "will habe mich mir es was wer wie".split()
     ),
     "pt": frozenset(
         "o a os as um uma meu minha meus seu sua de do da dos das em no na com por para que é "
@@ -120,9 +120,9 @@ def detect_language(text: str) -> LanguageGuess:
         return LanguageGuess("en", confidence, "detector")
     counts = function_word_counts(sample)
     words = len(_WORD.findall(sample))
-    if counts["en"] and counts["en"] >= counts[code]:
+    if counts["en"] > counts[code]:
         return LanguageGuess(
-            "en", confidence, f"{counts['en']} English function words >= {counts[code]} {code}"
+            "en", confidence, f"{counts['en']} English function words > {counts[code]} {code}"
         )
     if confidence >= LANGUAGE_CONFIDENCE and (
         counts[code] or words >= MIN_WORDS_WITHOUT_FUNCTION_WORDS

@@ -16,11 +16,12 @@ problems are reported, and it is the intent itself.
 
 Evidence. Each intent's vocabulary: 5-letter stems of the words of its name and examples, less
 stop words and stems shared by half the intents or more. The top intent is negated when its
-evidence in negated scopes is at least its evidence outside them (and there is some). Without
+evidence in negated scopes outweighs its evidence outside them. Without
 any evidence in the query, it is negated when the scopes cover at least half its content words.
 
-Examples win: when the top intent's nearest example itself carries a cue (an operator's
-`retention` intent with "I don't want to cancel"), the negation is the intent's meaning.
+Examples win: when the top intent's nearest example is itself negated for that intent by the
+same rule (an operator's `retention` intent with "I don't want to cancel"), the negation is the
+intent's meaning, and the intent stands.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SHARED_STEM_SHARE = 0.5
 
 _WISH = (
     r"want|wanna|need|wish|intend|plan(?:ning)?|mean|trying|looking|interested|asking|going|"
-    r"like to|care to"
+    r"like to|care to|asked|requested|agreed|authori[sz]ed"
 )
 _CUES = [
     # English: a negated wish, anywhere in the clause.
@@ -178,7 +179,7 @@ class EvidenceIndex:
                 else:
                     outside += 1
         if inside or outside:
-            if inside >= outside and inside:
+            if inside > outside:
                 return NegationCheck(
                     True, cue, f"{inside} of its words inside {cue!r}, {outside} outside"
                 )

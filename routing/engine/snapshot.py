@@ -88,7 +88,7 @@ class Policy:
     near_duplicate_similarity: float = 0.995
     # Hard queries (routing/engine/hard_queries.py); all off or inert by default.
     detect_negation: bool = False  # a negated top intent goes to the LLM band or loses confidence
-    negation_confidence_factor: float = 0.5  # without an LLM band: confidence x this
+    negation_confidence_factor: float = 0.3  # without an LLM band: confidence x this
     split_intents: bool = False  # several requests in one message: secondary intents
     detect_language: bool = False  # the decision's language; unsupported ones as below
     unsupported_language_handler: str = ""  # "": the fallback intent's handler
