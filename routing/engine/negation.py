@@ -159,11 +159,21 @@ class EvidenceIndex:
         spans = negated_spans(query)
         if not spans:
             return NegationCheck(False)
+        if nearest_example is not None:
+            example_spans = negated_spans(nearest_example)
+            if self._scoped(nearest_example, intent, example_spans).negated:
+                return NegationCheck(
+                    False,
+                    spans[0][2],
+                    f"its nearest example is negated the same way: {nearest_example!r}",
+                )
+        return self._scoped(query, intent, spans)
+
+    def _scoped(self, query: str, intent: str, spans: list[tuple[int, int, str]]) -> NegationCheck:
+        """Whether the negated `spans` of `query` hold more of `intent`'s evidence than the rest."""
+        if not spans:
+            return NegationCheck(False)
         cue = spans[0][2]
-        if nearest_example is not None and has_cue(nearest_example):
-            return NegationCheck(
-                False, cue, f"its nearest example is negated too: {nearest_example!r}"
-            )
         vocabulary = self.vocabulary.get(intent, frozenset())
         inside = outside = covered = content = 0
         for found in _WORDS.finditer(query.lower()):
