@@ -32,7 +32,13 @@ from .clauses import marked_requests, split_parts
 from .context import RetrievedContext, context_level
 from .decision import MessagePart, SecondaryIntent, Trace
 from .errors import SnapshotError
-from .language import LanguageGuess, detect_language, encoder_languages, language_covered
+from .language import (
+    LanguageGuess,
+    detect_language,
+    encoder_languages,
+    language_covered,
+    language_detector,
+)
 from .negation import EvidenceIndex
 from .snapshot import COMPLEXITY_LEVELS, Policy
 
@@ -104,6 +110,13 @@ def validate_policy(policy: Policy) -> None:
                 f"context_{kind}_moderate must be at least 1 and at most context_{kind}_complex, "
                 f"got {moderate} and {complex_}"
             )
+
+
+def prepare(policy: Policy) -> None:
+    """Load what the policy's stages need at compile time, not in the first request."""
+    if policy.detect_language:
+        language_detector()
+        detect_language("warm up the detector")  # its first call still pays ~20 ms
 
 
 def evidence_index(router) -> EvidenceIndex:

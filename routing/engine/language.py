@@ -85,11 +85,16 @@ def _build_detector():
         Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
         for code in DETECTED_LANGUAGES
     ]
-    return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
+    return (
+        LanguageDetectorBuilder.from_languages(*languages)
+        .with_low_accuracy_mode()
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def language_detector():
-    """The process-wide detector, built on first use (about 0.1 s)."""
+    """The process-wide detector, built on first use with its models loaded (about 0.4 s)."""
     global _detector
     if _detector is None:
         with _detector_lock:

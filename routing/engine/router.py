@@ -189,6 +189,7 @@ class CompiledRouter:
         self._classifiers: dict[tuple, IntentClassifier] = {}
         self._classifiers_lock = threading.Lock()
         count_tokens("")  # load the tokenizer now rather than inside the first request
+        hard_queries.prepare(snapshot.policy)
         if len(self.example_labels):
             self.classifier_for(snapshot.policy)
 
