@@ -15,6 +15,7 @@ from routing.decide import decide, decide_batch
 from routing.decision_hooks import hooks
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
+from routing.retrieved_context import retrieved_context, route_contexts
 from routing.schemas import (
     ERROR_RESPONSES,
     ConfigApplyOut,
@@ -49,7 +50,8 @@ def query_length_check(queries: list[str]) -> None:
 def route(request: HttpRequest, slug: str, payload: RouteIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check([payload.query])
-    decision = decide(router=target, query=payload.query, allow_stale=True)
+    context = retrieved_context(payload.context)
+    decision = decide(router=target, query=payload.query, allow_stale=True, context=context)
     (decision_id,) = hooks.record(
         router=target,
         queries=[payload.query],
@@ -74,7 +76,10 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
 def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check(payload.queries)
-    decisions = decide_batch(router=target, queries=payload.queries, allow_stale=True)
+    contexts = route_contexts(payload.context, len(payload.queries))
+    decisions = decide_batch(
+        router=target, queries=payload.queries, allow_stale=True, contexts=contexts
+    )
     decision_ids = hooks.record(
         router=target,
         queries=payload.queries,

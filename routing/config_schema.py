@@ -247,6 +247,16 @@ class PolicyDoc(_Strict):
     output_tokens_simple: Count = DEFAULT_POLICY.expected_output_tokens["simple"]
     output_tokens_moderate: Count = DEFAULT_POLICY.expected_output_tokens["moderate"]
     output_tokens_complex: Count = DEFAULT_POLICY.expected_output_tokens["complex"]
+    # Hard queries (routing/engine/hard_queries.py), off by default.
+    detect_negation: bool = DEFAULT_POLICY.detect_negation
+    negation_confidence_factor: Unit = DEFAULT_POLICY.negation_confidence_factor
+    split_intents: bool = DEFAULT_POLICY.split_intents
+    detect_language: bool = DEFAULT_POLICY.detect_language
+    unsupported_language_handler: _text(HANDLER_CHARS) = ""
+    context_documents_moderate: _int(1, INT_MAX) = DEFAULT_POLICY.context_documents_moderate
+    context_documents_complex: _int(1, INT_MAX) = DEFAULT_POLICY.context_documents_complex
+    context_tokens_moderate: _int(1, INT_MAX) = DEFAULT_POLICY.context_tokens_moderate
+    context_tokens_complex: _int(1, INT_MAX) = DEFAULT_POLICY.context_tokens_complex
 
 
 class ConfigDocument(_Strict):
@@ -337,6 +347,21 @@ def ambiguity_band_problem(low: float, high: float) -> str | None:
     if low > high:
         return "the ambiguity band's high bound must be >= its low bound."
     return None
+
+
+def context_threshold_problems(values: dict[str, Any]) -> dict[str, str]:
+    """Retrieved-context thresholds (field -> problem): each "moderate" at most its "complex"."""
+    problems: dict[str, str] = {}
+    for kind in ("documents", "tokens"):
+        moderate = values.get(
+            f"context_{kind}_moderate", POLICY_DEFAULTS[f"context_{kind}_moderate"]
+        )
+        complex_ = values.get(f"context_{kind}_complex", POLICY_DEFAULTS[f"context_{kind}_complex"])
+        if isinstance(moderate, int) and isinstance(complex_, int) and moderate > complex_:
+            problems[f"context_{kind}_complex"] = (
+                f"the complex threshold ({complex_}) must be >= the moderate one ({moderate})."
+            )
+    return problems
 
 
 def rule_problems(
@@ -446,6 +471,8 @@ def config_cross_problems(document: dict[str, Any]) -> list[ConfigProblem]:
     if isinstance(low, int | float) and isinstance(high, int | float):
         if message := ambiguity_band_problem(low, high):
             fail("policy.ambiguity_high", message)
+    for key, message in context_threshold_problems(policy).items():
+        fail(f"policy.{key}", message)
     fallback_intent = _reference(policy.get("fallback_intent"))
     fallback_tier = _reference(policy.get("fallback_tier"))
     if fallback_intent is not None and fallback_intent not in intent_names:

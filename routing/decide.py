@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from routing.engine import Decision, IntentLLM, LocalDecisionCache
+from routing.engine.context import RetrievedContext
 from routing.engine.snapshot import Policy, RouterSnapshot
 from routing.models import Router
 from routing.providers import registry as providers
@@ -61,13 +62,21 @@ def intent_llm_for(snapshot: RouterSnapshot) -> IntentLLM | None:
 
 
 def decide(
-    *, router: Router, query: str, policy: Policy | None = None, allow_stale: bool = False
+    *,
+    router: Router,
+    query: str,
+    policy: Policy | None = None,
+    allow_stale: bool = False,
+    context: RetrievedContext | None = None,
 ) -> Decision:
     """Route one query with `router`'s current version (or an unsaved `policy` override).
 
     `allow_stale`: keep answering from the previous version while a new one compiles (API path).
+    `context`: the query's retrieved context (routing.retrieved_context parses the API's).
     """
-    return decide_batch(router=router, queries=[query], policy=policy, allow_stale=allow_stale)[0]
+    return decide_batch(
+        router=router, queries=[query], policy=policy, allow_stale=allow_stale, contexts=[context]
+    )[0]
 
 
 def decide_batch(
@@ -76,8 +85,11 @@ def decide_batch(
     queries: Sequence[str],
     policy: Policy | None = None,
     allow_stale: bool = False,
+    contexts: Sequence[RetrievedContext | None] | None = None,
 ) -> list[Decision]:
-    """Route many queries at once (one encoder batch for the uncached ones), results in order."""
+    """Route many queries at once (one encoder batch for the uncached ones), results in order.
+
+    `contexts`: one retrieved context (or None) per query."""
     compiled = compiled_router(router, allow_stale=allow_stale)
     return compiled.route_batch(
         list(queries),
@@ -85,4 +97,5 @@ def decide_batch(
         llm=intent_llm_for(compiled.snapshot),
         cache=decision_cache(),
         policy=policy,
+        contexts=contexts,
     )

@@ -32,6 +32,13 @@ class QueryTooLong(APIError):
     code = "query_too_long"
 
 
+class ContextTooLarge(APIError):
+    """A retrieved context over routing.retrieved_context's limits."""
+
+    status = 413
+    code = "context_too_large"
+
+
 class ConfigTooLarge(APIError):
     """A config document over SEMROUTE_MAX_CONFIG_BYTES (also after gzip)."""
 

@@ -120,6 +120,11 @@ class PolicyForm(forms.ModelForm):
         help_texts = {
             "similarity_floor": "In-domain check. Empty: learned from the examples; -1: off."
         }
+        # A select, not a checkbox: an unticked box posts nothing, which here keeps the saved value.
+        widgets = {
+            name: forms.Select(choices=[(True, "on"), (False, "off")])
+            for name in ("detect_negation", "split_intents", "detect_language")
+        }
 
     def __init__(self, data=None, *args, router: Router, **kwargs):
         if data is not None:

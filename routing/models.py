@@ -42,9 +42,11 @@ from routing.config_schema import (
     TIMEOUT_MIN_SECONDS,
     TOP_K_MAX,
     ambiguity_band_problem,
+    context_threshold_problems,
     rule_problems,
     text_problem,
 )
+from routing.engine.hard_queries import HARD_QUERY_POLICY_FIELDS
 from routing.engine.snapshot import (
     CLASSIFICATION_METHODS,
     COMPLEXITY_LEVELS,
@@ -176,6 +178,51 @@ class Router(models.Model):
         default=_DEFAULT_POLICY.expected_output_tokens["complex"],
         validators=COUNT_RANGE,
     )
+    # Hard queries (routing/engine/hard_queries.py): off by default, so routing is unchanged.
+    detect_negation = models.BooleanField(
+        default=_DEFAULT_POLICY.detect_negation,
+        help_text="A negated top intent ('I do NOT want to cancel') goes to the LLM band, "
+        "and its confidence is multiplied by the factor below.",
+    )
+    negation_confidence_factor = models.FloatField(
+        default=_DEFAULT_POLICY.negation_confidence_factor, validators=UNIT_INTERVAL
+    )
+    split_intents = models.BooleanField(
+        default=_DEFAULT_POLICY.split_intents,
+        help_text="Split a message that asks several things and report its secondary intents.",
+    )
+    detect_language = models.BooleanField(
+        default=_DEFAULT_POLICY.detect_language,
+        help_text="Detect the query's language; one the encoder does not cover goes to the LLM "
+        "band, else to the fallback intent and tier.",
+    )
+    unsupported_language_handler = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=TEXT,
+        help_text="Handler for queries in a language the encoder does not cover (empty: the "
+        "fallback intent's).",
+    )
+    context_documents_moderate = models.PositiveIntegerField(
+        "retrieved context: documents for moderate",
+        default=_DEFAULT_POLICY.context_documents_moderate,
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
+    context_documents_complex = models.PositiveIntegerField(
+        "retrieved context: documents for complex",
+        default=_DEFAULT_POLICY.context_documents_complex,
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
+    context_tokens_moderate = models.PositiveIntegerField(
+        "retrieved context: tokens for moderate",
+        default=_DEFAULT_POLICY.context_tokens_moderate,
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
+    context_tokens_complex = models.PositiveIntegerField(
+        "retrieved context: tokens for complex",
+        default=_DEFAULT_POLICY.context_tokens_complex,
+        validators=[MinValueValidator(1), MaxValueValidator(INT_MAX)],
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -194,6 +241,7 @@ class Router(models.Model):
         "latency_budget_ms",
         "similarity_floor",
         *COMPLEXITY_POLICY_FIELDS,
+        *HARD_QUERY_POLICY_FIELDS,
     )
     EDITABLE_FIELDS = ("name", "description", *POLICY_FIELDS, "updated_at")
 
@@ -208,6 +256,12 @@ class Router(models.Model):
             problem := ambiguity_band_problem(self.ambiguity_low, self.ambiguity_high)
         ):
             raise ValidationError({"ambiguity_high": problem[0].upper() + problem[1:]})
+        if problems := context_threshold_problems(
+            {name: getattr(self, name) for name in HARD_QUERY_POLICY_FIELDS}
+        ):
+            raise ValidationError(
+                {key: text[0].upper() + text[1:] for key, text in problems.items()}
+            )
         if self.pk:
             if self.fallback_intent_id and self.fallback_intent.router_id != self.pk:
                 raise ValidationError(

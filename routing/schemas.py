@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, St
 from pydantic_core import PydanticCustomError
 
 from routing.engine.decision import Decision
+from routing.retrieved_context import ContextIn
 
 IDENTIFIER_CHARS = 200
 MAX_BATCH = 256
@@ -176,6 +177,9 @@ class RouteIn(Schema):
         None, description=f"Any JSON object up to {METADATA_MAX_BYTES} bytes serialized."
     )
     explain: StrictBool = False
+    context: ContextIn | None = Field(
+        None, description="Retrieved context: raises complexity, counts in the cost estimate."
+    )
 
 
 class RouteBatchIn(Schema):
@@ -188,6 +192,9 @@ class RouteBatchIn(Schema):
         None, description=f"Any JSON object up to {METADATA_MAX_BYTES} bytes serialized."
     )
     explain: StrictBool = False
+    context: ContextIn | list[ContextIn | None] | None = Field(
+        None, description="One retrieved context for every query, or a list with one per query."
+    )
 
 
 class StageTimingOut(Schema):
@@ -208,6 +215,18 @@ class NearestExampleOut(Schema):
     similarity: float
 
 
+class MessagePartOut(Schema):
+    text: str
+    intent: str | None
+    confidence: float
+
+
+class SecondaryIntentOut(Schema):
+    intent: str
+    confidence: float
+    text: str = Field(description="The part of the message that asks for it.")
+
+
 class TraceOut(Schema):
     """Every field of the engine's Trace (tests/api/test_decision_fields.py keeps them equal)."""
 
@@ -223,6 +242,14 @@ class TraceOut(Schema):
         None, description="The in-domain floor that similarity had to reach."
     )
     notes: list[str]
+    parts: list[MessagePartOut] = Field(
+        default_factory=list, description="The message's parts, when it was split."
+    )
+    secondary_intents: list[SecondaryIntentOut] = Field(default_factory=list)
+    negated: list[str] = Field(default_factory=list, description="Intents the query rules out.")
+    llm_reason: str = Field(
+        "", description='Why the LLM stage was asked: "ambiguous", "negation" or "language".'
+    )
 
 
 class DecisionFields(Schema):
@@ -245,6 +272,9 @@ class DecisionFields(Schema):
     cached: bool
     blocked: bool
     block_reason: str
+    language: str = Field(
+        "", description="ISO 639-1 code when the policy detects languages; empty otherwise."
+    )
 
 
 # Copied from a Decision onto its DecisionLog row and into every decision the API returns.
@@ -254,6 +284,9 @@ DECISION_PUBLIC_FIELDS: tuple[str, ...] = tuple(DecisionFields.model_fields)
 class DecisionOut(DecisionFields):
     decision_id: uuid.UUID
     router: str
+    secondary_intents: list[SecondaryIntentOut] = Field(
+        default_factory=list, description="Other intents the message asks for (split_intents)."
+    )
     trace: TraceOut | None = Field(None, description="Only with explain=true.")
 
     @staticmethod
@@ -263,7 +296,10 @@ class DecisionOut(DecisionFields):
         # Attribute access, not Decision.to_dict(): ninja serialises the trace dataclasses itself.
         fields = {name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS}
         fields.update(
-            decision_id=decision_id, router=router_slug, trace=decision.trace if explain else None
+            decision_id=decision_id,
+            router=router_slug,
+            secondary_intents=decision.secondary_intents,
+            trace=decision.trace if explain else None,
         )
         return fields
 

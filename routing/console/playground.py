@@ -17,6 +17,7 @@ from django_htmx.http import push_url
 
 from routing.console import charts, selectors
 from routing.console.common import render_page, saved_policy
+from routing.console.playground_context import pasted_context
 from routing.decide import decide, decide_batch
 from routing.engine.errors import EngineError
 from routing.engine.snapshot import Policy
@@ -29,11 +30,11 @@ from routing.providers import ChatOptions
 from routing.services.examples import ExampleOwnedElsewhere, example_add, example_move
 
 
-def _decide(router: Router, query: str, policy: Policy | None = None) -> dict:
+def _decide(router: Router, query: str, policy: Policy | None = None, context=None) -> dict:
     """One decision plus what the decision card shows with it (or the engine's error)."""
     started = time.perf_counter()
     try:
-        decision = decide(router=router, query=query, policy=policy)
+        decision = decide(router=router, query=query, policy=policy, context=context)
     except EngineError as exc:
         return {"query": query, "decision": None, "engine_error": str(exc)}
     return {
@@ -76,12 +77,26 @@ def playground(request: HttpRequest, slug: str) -> HttpResponse:
     """Route one query (?q=); htmx re-renders only the decision card as the operator types."""
     router = router_for(request.user, slug)
     form = QueryForm(request.GET if request.GET.get("q", "").strip() else None)
-    result = _decide(router, form.cleaned_data["q"]) if form.is_bound and form.is_valid() else None
+    pasted = pasted_context(request.GET.get("context", ""))
+    result = None
+    if form.is_bound and form.is_valid() and not pasted.error:
+        result = _decide(router, form.cleaned_data["q"], context=pasted.context)
     offer = _move_offer(router, request.GET.get("move", ""), request.GET.get("to", ""))
-    context = _playground_context(router, form=form, result=result, move_offer=offer)
+    context = _playground_context(
+        router,
+        form=form,
+        result=result,
+        move_offer=offer,
+        pasted=pasted,
+        pasted_text=request.GET.get("context", ""),
+    )
     response = render_page(request, "console/playground.html", context, partial="decision")
     if request.htmx and form.is_bound:
-        push_url(response, f"{request.path}?{urlencode({'q': request.GET['q']})}")
+        pushed = {
+            "q": request.GET["q"],
+            **({"context": c} if (c := request.GET.get("context")) else {}),
+        }
+        push_url(response, f"{request.path}?{urlencode(pushed)}")
     return response
 
 

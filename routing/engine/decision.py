@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 STAGES = ("rule", "embedding", "llm", "fallback", "cache")
+LLM_REASONS = ("ambiguous", "negation", "language")
 
 
 @dataclass(slots=True)
@@ -32,6 +33,22 @@ class NearestExample:
 
 
 @dataclass(slots=True)
+class MessagePart:
+    """One part of a message split into several requests, as the embedding stage scored it."""
+
+    text: str
+    intent: str | None
+    confidence: float
+
+
+@dataclass(slots=True)
+class SecondaryIntent:
+    intent: str
+    confidence: float
+    text: str  # the part of the message that asks for it
+
+
+@dataclass(slots=True)
 class Trace:
     stages: list[StageTiming] = field(default_factory=list)
     top_intents: list[IntentScore] = field(default_factory=list)  # best 5, best first
@@ -43,6 +60,12 @@ class Trace:
     similarity: float | None = None
     similarity_floor: float | None = None
     notes: list[str] = field(default_factory=list)
+    # Hard queries (routing/engine/hard_queries.py).
+    parts: list[MessagePart] = field(default_factory=list)  # only when the message was split
+    secondary_intents: list[SecondaryIntent] = field(default_factory=list)
+    negated: list[str] = field(default_factory=list)  # intents the query rules out
+    # Why the LLM stage was asked (a stable key for rollups): LLM_REASONS, "" when it was not.
+    llm_reason: str = ""
 
     def timed(self, stage: str) -> StageClock:
         """Time a stage: `with trace.timed("rules") as clock: ...; clock.outcome = "no match"`.
@@ -90,7 +113,13 @@ class Decision:
     blocked: bool = False
     block_reason: str = ""
     cached: bool = False
+    language: str = ""  # ISO 639-1 when the policy detects languages, "" otherwise
     trace: Trace = field(default_factory=Trace)
+
+    @property
+    def secondary_intents(self) -> list[SecondaryIntent]:
+        """Other intents the message asks for besides `intent` (kept in the trace)."""
+        return self.trace.secondary_intents
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -41,6 +41,8 @@ class Encoder(Protocol):
 
     name: str
     dim: int
+    # Optional `languages`: the ISO 639-1 codes it embeds well; absent or None: any language
+    # (routing/engine/language.py reads it).
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -274,6 +276,7 @@ class LocalOnnxEncoder:
     """
 
     dim = LOCAL_DIM
+    languages = ("en",)  # all-MiniLM-L6-v2 was trained on English text
 
     def __init__(
         self,
@@ -365,7 +368,9 @@ class OpenAIEncoder:
     """Embeddings from the OpenAI API or any OpenAI-compatible server (`base_url`).
 
     The client is created on first use; `api_key`/`base_url` default to the SDK's own
-    environment variables (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
+    environment variables (`OPENAI_API_KEY`, `OPENAI_BASE_URL`). `languages`: the ISO 639-1
+    codes the model covers; None (the default: OpenAI's embedding models are multilingual)
+    declares it multilingual.
     """
 
     def __init__(
@@ -377,8 +382,10 @@ class OpenAIEncoder:
         max_retries: int = 2,
         batch_size: int = 256,
         cache_size: int = 4096,
+        languages: Sequence[str] | None = None,
     ):
         self.model = model
+        self.languages = tuple(languages) if languages is not None else None
         self.name = f"openai:{model}"
         # 0 until the first response when the model is not one we know.
         self.dim = OPENAI_MODEL_DIMS.get(model, 0)

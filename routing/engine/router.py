@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import hard_queries
 from . import rules as rules_module
 from .cache import DecisionCache, decision_cache_key, normalise_query
 from .classifiers import (
@@ -27,6 +28,7 @@ from .classifiers import (
     normalised_centroids,
 )
 from .complexity import ComplexityClassifier, ComplexityEstimate
+from .context import RetrievedContext
 from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import Encoder, count_tokens
 from .errors import EncoderMismatch, SnapshotError
@@ -55,7 +57,8 @@ def _micros_since(start_ns: int) -> int:
 
 def policy_digest(policy: Policy) -> str:
     """A short hash of every policy field: which strategy made a decision (log, cache key)."""
-    return hashlib.blake2b(repr(policy).encode("utf-8"), digest_size=6).hexdigest()
+    text = hard_queries.policy_repr(policy)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
 
 
 def strategy_key(
@@ -110,6 +113,7 @@ class _Pending:
     input_tokens: int = 0
     output_tokens: int = 0
     decision: Decision | None = None
+    facts: hard_queries.QueryFacts = field(default_factory=hard_queries.QueryFacts)
 
 
 @dataclass(slots=True)
@@ -140,6 +144,10 @@ def _copy_decision(decision: Decision) -> Decision:
             similarity=trace.similarity,
             similarity_floor=trace.similarity_floor,
             notes=list(trace.notes),
+            parts=list(trace.parts),
+            secondary_intents=list(trace.secondary_intents),
+            negated=list(trace.negated),
+            llm_reason=trace.llm_reason,
         ),
     )
 
@@ -181,6 +189,7 @@ class CompiledRouter:
         self._classifiers: dict[tuple, IntentClassifier] = {}
         self._classifiers_lock = threading.Lock()
         count_tokens("")  # load the tokenizer now rather than inside the first request
+        hard_queries.prepare(snapshot.policy)
         if len(self.example_labels):
             self.classifier_for(snapshot.policy)
 
@@ -224,9 +233,12 @@ class CompiledRouter:
         llm: IntentLLM | None = None,
         cache: DecisionCache | None = None,
         policy: Policy | None = None,
+        context: RetrievedContext | None = None,
     ) -> Decision:
         """Route one query through the cascade; see the module docstring for the stages."""
-        return self.route_batch([query], encoder=encoder, llm=llm, cache=cache, policy=policy)[0]
+        return self.route_batch(
+            [query], encoder=encoder, llm=llm, cache=cache, policy=policy, contexts=[context]
+        )[0]
 
     def route_batch(
         self,
@@ -236,8 +248,11 @@ class CompiledRouter:
         llm: IntentLLM | None = None,
         cache: DecisionCache | None = None,
         policy: Policy | None = None,
+        contexts: Sequence[RetrievedContext | None] | None = None,
     ) -> list[Decision]:
         """Route several queries; the uncached ones that need a vector are encoded in one batch.
+
+        `contexts`: each query's retrieved context (or None), aligned with `queries`.
 
         Each stage in STAGES runs once over the batch's undecided queries, in order; a stage
         may decide a query (a block rule), which the later stages then skip.
@@ -251,7 +266,13 @@ class CompiledRouter:
             digest = policy_digest(policy)
         strategy = strategy_key(self.snapshot, policy, with_llm=llm is not None, digest=digest)
         decisions: list[Decision | None] = [None] * len(queries)
-        keys = [decision_cache_key(q, version=self.version, strategy=strategy) for q in queries]
+        contexts = contexts or [None] * len(queries)
+        keys = [
+            decision_cache_key(
+                q, version=self.version, strategy=strategy + (c.cache_suffix() if c else "")
+            )
+            for q, c in zip(queries, contexts, strict=True)
+        ]
         lookup_start = time.perf_counter_ns()
         hits = cache.get_many(keys) if cache is not None and queries else {}
         # Each query's latency includes its share of the one cache lookup.
@@ -263,7 +284,9 @@ class CompiledRouter:
             if hit is not None:
                 decisions[position] = self._cache_hit(hit, start_ns)
             else:
-                batch.items.append(_Pending(position, query, cache_key, start_ns, Trace()))
+                item = _Pending(position, query, cache_key, start_ns, Trace())
+                item.facts.context = contexts[position]
+                batch.items.append(item)
 
         for stage in self.STAGES:
             undecided = batch.undecided()
@@ -342,7 +365,9 @@ class CompiledRouter:
             return
         encoder = batch.encoder
         encode_start = time.perf_counter_ns()
-        matrix = encoder.encode([item.query for item in needs_vector])
+        parts = hard_queries.part_texts(needs_vector)
+        matrix = encoder.encode([item.query for item in needs_vector] + parts)
+        hard_queries.assign_part_vectors(needs_vector, matrix[len(needs_vector) :])
         encode_micros = _micros_since(encode_start)
         if len(needs_vector) == 1:
             share, outcome = encode_micros, encoder.name
@@ -382,9 +407,14 @@ class CompiledRouter:
             item
             for item in items
             if item.classification is not None
-            and not item.classification.out_of_domain
-            and not item.classification.matched_example
-            and policy.ambiguity_low <= item.confidence < policy.ambiguity_high
+            and (
+                item.facts.llm_reason  # negation or language: asked whatever the confidence
+                or (
+                    not item.classification.out_of_domain
+                    and not item.classification.matched_example
+                    and policy.ambiguity_low <= item.confidence < policy.ambiguity_high
+                )
+            )
         ]
         if not asking:
             return
@@ -404,6 +434,7 @@ class CompiledRouter:
                 outcome = f"chose {answer.intent or 'none'}"
                 problem = ""
             item.trace.stages.append(StageTiming("llm", answer.micros, outcome))
+            item.trace.llm_reason = item.facts.llm_reason or "ambiguous"
             if not problem:
                 if answer.intent is None:
                     item.intent, item.stage = None, "fallback"
@@ -433,14 +464,17 @@ class CompiledRouter:
         for item in items:
             with item.trace.timed("tier_policy") as clock:
                 level = item.complexity.level
-                item.input_tokens = count_tokens(item.query)
+                item.input_tokens = count_tokens(item.query) + item.facts.context_tokens
                 item.output_tokens = int(policy.expected_output_tokens.get(level, 0))
                 if item.stage == "fallback":
                     item.intent = policy.fallback_intent
                     if not item.failed:
                         item.trace.notes.append("no intent: the tier follows complexity and rules")
                 intent_spec = self.intent_by_name.get(item.intent) if item.intent else None
-                min_tiers = [self.tier_by_name[name] for name in item.rules.min_tiers]
+                min_tiers = [
+                    self.tier_by_name[name]
+                    for name in (*item.rules.min_tiers, *item.facts.extra_min_tiers)
+                ]
                 if intent_spec is not None and intent_spec.min_tier:
                     min_tiers.insert(0, self.tier_by_name[intent_spec.min_tier])
                 choice = decision_tier(
@@ -463,10 +497,14 @@ class CompiledRouter:
 
     STAGES = (
         _rules_stage,
+        hard_queries.language_stage,
+        hard_queries.parts_stage,
         _encode_stage,
         _embedding_stage,
+        hard_queries.intent_checks_stage,
         _llm_stage,
         _complexity_stage,
+        hard_queries.context_stage,
         _tier_stage,
     )
 
@@ -500,9 +538,10 @@ class CompiledRouter:
         tier, input_tokens, output_tokens = item.tier, item.input_tokens, item.output_tokens
         baseline = most_expensive_tier(self.enabled_tiers, input_tokens, output_tokens)
         intent_spec = self.intent_by_name.get(item.intent) if item.intent else None
+        handler = item.facts.handler if item.stage == "fallback" else None
         return Decision(
             intent=item.intent,
-            handler=intent_spec.handler if intent_spec else None,
+            handler=handler or (intent_spec.handler if intent_spec else None),
             confidence=float(item.confidence),
             calibrated=item.calibrated,
             stage=item.stage,
@@ -517,6 +556,7 @@ class CompiledRouter:
             latency_ms=(time.perf_counter_ns() - item.start_ns) / 1e6,
             router_version=self.version,
             policy_digest=batch.policy_digest,
+            language=item.facts.language_code,
             trace=item.trace,
         )
 
@@ -728,6 +768,7 @@ def _validate_policy(snapshot: RouterSnapshot, policy: Policy) -> None:
         raise SnapshotError(f"fallback intent {policy.fallback_intent!r} is not an intent")
     if policy.fallback_tier is not None and policy.fallback_tier not in tier_names:
         raise SnapshotError(f"fallback tier {policy.fallback_tier!r} is not a tier")
+    hard_queries.validate_policy(policy)
 
 
 def _validate(snapshot: RouterSnapshot) -> None:

@@ -92,6 +92,17 @@ class Policy:
     # whatever the method, so a correction takes effect. High on purpose: with MiniLM "I want to
     # cancel my subscription" is 0.972 from "I do NOT want to ...". Above 1.0 turns it off.
     near_duplicate_similarity: float = 0.995
+    # Hard queries (routing/engine/hard_queries.py); all off or inert by default.
+    detect_negation: bool = False  # a negated top intent goes to the LLM band or loses confidence
+    negation_confidence_factor: float = 0.3  # without an LLM band: confidence x this
+    split_intents: bool = False  # several requests in one message: secondary intents
+    detect_language: bool = False  # the decision's language; unsupported ones as below
+    unsupported_language_handler: str = ""  # "": the fallback intent's handler
+    # Retrieved context raises complexity (routing/engine/context.py).
+    context_documents_moderate: int = 3
+    context_documents_complex: int = 5
+    context_tokens_moderate: int = 2000
+    context_tokens_complex: int = 8000
 
 
 @dataclass(frozen=True, slots=True)
