@@ -486,7 +486,15 @@ class RouterVersion(models.Model):
         return self.author_label or "system"
 
 
-API_KEY_SCOPES = ("route", "feedback", "config:read", "config:write", "decisions:read", "evaluate")
+API_KEY_SCOPES = (
+    "route",
+    "feedback",
+    "config:read",
+    "config:write",
+    "decisions:read",
+    "evaluate",
+    "review",
+)
 
 
 class APIKeyQuerySet(models.QuerySet):
