@@ -177,6 +177,7 @@ def review_undo(*, item: ReviewItem, user=None) -> ReviewEvent:
             else:
                 event.example.intent.router = router
                 config_object_delete(obj=event.example, user=user)
+                event.example = None  # deleted: the row's foreign key is nulled too
         previous = item.events.filter(undone_at=None).exclude(pk=event.pk).first()
         item.status = event.status_before
         item.reviewed_intent = event.reviewed_intent_before
@@ -194,7 +195,7 @@ def review_undo(*, item: ReviewItem, user=None) -> ReviewEvent:
         )
         event.undone_at = timezone.now()
         event.undone_by = user_or_none(user)
-        event.save(update_fields=["undone_at", "undone_by"])
+        event.save(update_fields=["undone_at", "undone_by", "example"])
     return event
 
 
