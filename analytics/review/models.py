@@ -111,6 +111,10 @@ class ReviewItem(models.Model):
     def reviewer(self) -> str:
         return self.reviewed_by.get_username() if self.reviewed_by else self.reviewed_label
 
+    @property
+    def reason_labels(self) -> list[str]:
+        return [ReviewReason(r).label for r in self.reasons if r in ReviewReason.values]
+
     def vector_array(self) -> np.ndarray | None:
         return np.frombuffer(bytes(self.vector), dtype=np.float32) if self.vector else None
 
