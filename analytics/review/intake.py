@@ -232,7 +232,9 @@ def review_intake(*, decision_ids: Sequence[uuid.UUID | str]) -> int:
     Console decisions (playground, console batch) never enter the queue on their own.
     """
     rows = list(
-        DecisionLog.objects.filter(pk__in=list(decision_ids)).exclude(channel__in=CONSOLE_CHANNELS)
+        DecisionLog.objects.filter(pk__in=list(decision_ids))
+        .exclude(channel__in=CONSOLE_CHANNELS)
+        .order_by("created_at", "id")
     )
     routers = {
         router.pk: router for router in Router.objects.filter(pk__in={r.router_id for r in rows})

@@ -9,12 +9,12 @@ from django.db import models
 
 
 class ReviewStatus(models.TextChoices):
-    OPEN = "open"
-    CONFIRMED = "confirmed"  # the decision was right
-    RELABELLED = "relabelled"  # the right intent is reviewed_intent
-    OUT_OF_SCOPE = "out_of_scope"
-    ADDED = "added"  # relabelled and added as an example of reviewed_intent (a new version)
-    DISMISSED = "dismissed"  # no label: not worth one (noise, test traffic)
+    OPEN = "open", "open"
+    CONFIRMED = "confirmed", "right"  # the decision was right
+    RELABELLED = "relabelled", "relabelled"  # the right intent is reviewed_intent
+    OUT_OF_SCOPE = "out_of_scope", "out of scope"
+    ADDED = "added", "added as example"  # relabelled, and a new example (a new version)
+    DISMISSED = "dismissed", "dismissed"  # no label: not worth one (noise, test traffic)
 
 
 # Statuses that carry a label (reviewed_intent; None = out of scope).
@@ -38,11 +38,11 @@ class ReviewReason(models.TextChoices):
 
 
 class ReviewAction(models.TextChoices):
-    CONFIRM = "confirm"
-    RELABEL = "relabel"
+    CONFIRM = "confirm", "confirm"
+    RELABEL = "relabel", "relabel"
     OUT_OF_SCOPE = "out_of_scope", "out of scope"
     ADD_EXAMPLE = "add_example", "add as example"
-    DISMISS = "dismiss"
+    DISMISS = "dismiss", "dismiss"
 
 
 ACTION_STATUS = {

@@ -102,8 +102,9 @@ def item_resolve(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except APIError as exc:
         return _item_response(request, router, item, exc.message)
     version = f" Version {resolution.version}." if resolution.version else ""
-    label = resolution.item.reviewed_intent or "out of scope"
-    done = f"“{item.query[:60]}”: {resolution.item.get_status_display()} ({label}).{version}"
+    status = resolution.item.get_status_display()
+    label = f" → {item.reviewed_intent}" if item.reviewed_intent else ""
+    done = f"“{item.query[:60]}”: {status}{label}.{version}"
     return _item_response(request, router, item, f"{done} {resolution.note}".strip())
 
 

@@ -149,7 +149,10 @@ def test_queue_plain_and_fragment_and_one_action(client, operator, logged):
         headers={"HX-Request": "true"},
     )
     assert swapped.status_code == 200
-    assert "Relabelled" in swapped.content.decode() and "<html" not in swapped.content.decode()
+    assert (
+        "relabelled → billing" in swapped.content.decode()
+        and "<html" not in swapped.content.decode()
+    )
     plain = client.post(reverse("review:undo", args=["support", item.pk]), {"next": url})
     assert plain.status_code == 302 and plain["Location"] == url
     item.refresh_from_db()
