@@ -7,6 +7,7 @@ import json
 import plotly.graph_objects as go
 
 from analytics.evaluations.charts import figure_html
+from routing.console.charts import count_dtick
 
 _LAYOUT = {
     "template": "none",
@@ -29,7 +30,12 @@ def review_confusion_figure(labels: list[str], counts: list[list[int]], *, cell_
             text=[[str(count) if count else "" for count in row] for row in counts],
             texttemplate="%{text}",
             hovertemplate="reviewed %{y}<br>decided %{x}<br>%{z} decisions<extra></extra>",
-            colorbar={"title": {"text": "decisions"}},
+            zmin=0,
+            colorbar={
+                "title": {"text": "decisions"},
+                "tickformat": ",d",
+                "dtick": count_dtick(max((max(row) for row in counts), default=1), ticks=5),
+            },
         )
     )
     figure.update_layout(**_LAYOUT, height=height)
