@@ -48,6 +48,11 @@ CASES = [
     ("query contains 'refund'", {"text": "refund"}),
     ("last 24 h, intent = refund", {"intent": "refund", "since": "__yesterday__"}),
     ("all channels", {"channel": "all"}),
+    (
+        "intent = billing, thumbs down, escalated",
+        {"intent": "billing", "feedback": "down", "escalated": "on"},
+    ),
+    ("query contains 'xylophone' (no match)", {"text": "xylophone"}),
 ]
 
 
@@ -82,7 +87,7 @@ def main() -> None:
 
     yesterday = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     print(f"{rows:,} decisions of router {router.slug!r} on {connection.vendor}")
-    print(f"| case | matches on page | p50 ms | p95 ms | max ms | requests |")
+    print("| case | matches on page | p50 ms | p95 ms | max ms | requests |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, params in CASES:
         params = {k: (yesterday if v == "__yesterday__" else v) for k, v in params.items()}

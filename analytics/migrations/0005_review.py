@@ -5,6 +5,27 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# The decision browser's "query contains" is UPPER(query) LIKE UPPER('%...%') on PostgreSQL: a
+# trigram index on that expression keeps a rare or absent text fast at 1M rows (PostgreSQL only;
+# pg_trgm is a trusted extension). It costs the log's COPY about 2x per row (bench/RESULTS.md).
+TRIGRAM_INDEX = "decision_query_upper_trgm"
+
+
+def _trigram_index_create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    schema_editor.execute(
+        f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON analytics_decisionlog "
+        "USING gin (upper(query) gin_trgm_ops)"
+    )
+
+
+def _trigram_index_drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -131,4 +152,5 @@ class Migration(migrations.Migration):
             model_name='reviewitem',
             index=models.Index(fields=['decision_id'], name='review_item_decision'),
         ),
+        migrations.RunPython(_trigram_index_create, _trigram_index_drop),
     ]

@@ -59,6 +59,15 @@ def test_thumbs_down_relabel_with_one_key_routes_right_and_shows_in_the_matrix(
     assert status == 200
 
     _log_in(page, live_server)
+    page.goto(f"{live_server.url}/r/support/decisions/?feedback=down")
+    assert page.locator("table.decisions tbody tr").count() == 1
+    page.screenshot(path=str(artifacts / "review-decisions.png"), full_page=True)
+    page.click(f"text={QUERY}")
+    page.wait_for_selector(".decision-card")
+    assert page.locator(".decided-intent").inner_text() == "small_talk"
+    assert page.locator(".js-plotly-plot").count() == 1  # the playground's score chart
+    assert "“no!”" in page.locator("ul.feedback").inner_text()
+    page.screenshot(path=str(artifacts / "review-decision.png"), full_page=True)
     page.goto(f"{live_server.url}/r/support/review/?reason=thumbs_down")
     item = page.locator(".review-item")
     assert item.count() == 1
