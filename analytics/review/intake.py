@@ -24,8 +24,9 @@ from analytics.review.models import ReviewDecision, ReviewItem, ReviewReason
 from routing.models import Router
 from routing.vectors import active_encoder
 
-# Open items a new query is compared with (the most recently seen): bounds memory and time.
-OPEN_COMPARE_LIMIT = 20_000
+# Open items a new query is compared with (the most recently seen): bounds the vectors read
+# per intake batch (2,000 x 1.5 kB); a near-duplicate of an older open item opens a new one.
+OPEN_COMPARE_LIMIT = 2_000
 SAMPLE_SCALE = 1_000_000
 
 
@@ -175,12 +176,19 @@ def items_collect(*, router: Router, incoming: Sequence[Incoming]) -> list[Revie
                 ]
             )
             keys = {item.query_key: item for item in open_items}
-            matrix = [item.vector_array() for item in open_items]
+            known = (
+                np.stack([item.vector_array() for item in open_items])
+                if open_items
+                else np.zeros((0, vectors.shape[1]), dtype=np.float32)
+            )
+            added: list[np.ndarray] = []  # vectors of the items this batch opens
             for entry, vector in zip(fresh, vectors, strict=True):
                 key = query_key(entry.query)
                 item = keys.get(key)
-                if item is None and matrix:
-                    similarities = np.stack(matrix) @ vector
+                if item is None and len(open_items):
+                    similarities = known @ vector
+                    if added:
+                        similarities = np.concatenate([similarities, np.stack(added) @ vector])
                     best = int(np.argmax(similarities))
                     if similarities[best] >= similar:
                         item = open_items[best]
@@ -199,7 +207,7 @@ def items_collect(*, router: Router, incoming: Sequence[Incoming]) -> list[Revie
                         suggestion_source=entry.suggestion_source,
                     )
                     open_items.append(item)
-                    matrix.append(vector)
+                    added.append(vector)
                     keys[key] = item
                 else:
                     item.reasons = _merged(item.reasons, entry.reasons)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from analytics.evaluations import scoring
 from analytics.models import CONSOLE_CHANNELS, DecisionLog, Feedback
@@ -146,8 +146,8 @@ def _json_contains() -> bool:
 
 def queue_counts(router: Router) -> dict[str, int]:
     counts = {status: 0 for status in ReviewStatus.values}
-    for status in ReviewItem.objects.for_router(router).values_list("status", flat=True):
-        counts[status] += 1
+    rows = ReviewItem.objects.for_router(router).order_by().values("status").annotate(n=Count("*"))
+    counts.update({row["status"]: row["n"] for row in rows})
     return counts
 
 

@@ -228,3 +228,31 @@ def test_viewers_cannot_act(client, viewer, logged):
     assert Feedback.objects.count() == 0
     html = client.get(reverse("review:queue", args=["support"])).content.decode()
     assert 'data-key="a"' not in html
+
+
+@pytest.mark.parametrize("name", ["review:quality", "review:labels", "review:queue"])
+def test_pages_answer_htmx_requests_too(client, viewer, logged, name):
+    _login(client, viewer)
+    url = reverse(name, args=["support"])
+    assert client.get(url).status_code == 200
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+
+
+def test_item_page_plain_and_htmx(client, viewer, logged):
+    _login(client, viewer)
+    item = ReviewItem.objects.get(query="my card")
+    url = reverse("review:item", args=["support", item.pk])
+    for headers in ({}, {"HX-Request": "true"}):
+        html = client.get(url, headers=headers).content.decode()
+        assert "Decisions in this item (1)" in html
+
+
+def test_another_routers_item_is_not_found(client, operator, logged):
+    from routing.services.versioning import router_create
+
+    router_create(slug="other", name="Other")
+    _login(client, operator)
+    item = ReviewItem.objects.get(query="my card")
+    assert client.get(reverse("review:item", args=["other", item.pk])).status_code == 404
+    response = client.post(reverse("review:resolve", args=["other", item.pk]), {"do": "confirm"})
+    assert response.status_code == 404
