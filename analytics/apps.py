@@ -13,3 +13,8 @@ class AnalyticsConfig(AppConfig):
         decision_log_install(
             record=decisions_record, recent_queries=recent_queries, traffic_today=traffic_today
         )
+        from analytics.decision_log import decision_log
+        from analytics.review.tasks import decisions_written
+
+        if decisions_written not in decision_log.written_hooks:
+            decision_log.written_hooks.append(decisions_written)

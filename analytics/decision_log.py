@@ -25,6 +25,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import is_dataclass
 
 from django.conf import settings
@@ -104,6 +105,9 @@ class DecisionLogBuffer:
         self.dropped = 0
         self.dead_lettered = 0
         self.dead_letters: deque[tuple[uuid.UUID, str]] = deque(maxlen=DEAD_LETTERS_KEPT)
+        # Called with each batch's written rows, off the request path (the review intake); a
+        # failing hook is logged and never stops the log.
+        self.written_hooks: list[Callable[[list[DecisionLog]], None]] = []
         self._reset_process_state()
         atexit.register(self.stop)
 
@@ -178,6 +182,7 @@ class DecisionLogBuffer:
                     self._in_flight = {row.id: row for row in batch}
                 try:
                     written += self._write_or_split(batch, unreachable)
+                    self._after_write(batch)
                 except unreachable:
                     logger.exception("Writing %d decision log rows failed; will retry", len(batch))
                     with self._lock:  # what was written left _in_flight; the rest waits
@@ -192,6 +197,15 @@ class DecisionLogBuffer:
                     self._in_flight = {}
         self.written += written
         return written
+
+    def _after_write(self, batch: list[DecisionLog]) -> None:
+        refused = {decision_id for decision_id, _ in self.dead_letters}
+        rows = [row for row in batch if row.id not in refused]
+        for hook in self.written_hooks:
+            try:
+                hook(rows)
+            except Exception:  # the log must go on whatever a reader of it does
+                logger.exception("A decision-log hook failed on %d rows", len(rows))
 
     def _write_or_split(self, batch: list[DecisionLog], unreachable: tuple) -> int:
         """Write `batch`, bisecting it around rows the database refuses; returns rows written."""

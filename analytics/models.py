@@ -7,10 +7,17 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# Decisions an operator made in the console: logged and marked, but not traffic.
+CONSOLE_CHANNELS = ("playground", "console")
+
 
 class DecisionLogQuerySet(models.QuerySet):
     def for_router(self, router) -> DecisionLogQuerySet:
         return self.filter(router=router)
+
+    def traffic(self) -> DecisionLogQuerySet:
+        """Decisions of real traffic: the console's playground and batch left out."""
+        return self.exclude(channel__in=CONSOLE_CHANNELS)
 
 
 class DecisionLog(models.Model):
@@ -78,6 +85,18 @@ class DecisionLog(models.Model):
             models.Index(
                 fields=["router", "intent", "-created_at"], name="decision_router_intent_time"
             ),
+            # The decision browser's filters (analytics/review), newest first at 1M rows.
+            models.Index(
+                fields=["router", "tier", "-created_at"], name="decision_router_tier_time"
+            ),
+            models.Index(
+                fields=["router", "stage", "-created_at"], name="decision_router_stage_time"
+            ),
+            models.Index(
+                fields=["router", "-created_at"],
+                condition=models.Q(escalations__gt=0),
+                name="decision_router_escalated",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -120,4 +139,9 @@ from analytics.evaluations.models import (  # noqa: E402, F401
     EvaluationRun,
     LabelledRow,
     LabelledSet,
+)
+from analytics.review.models import (  # noqa: E402, F401
+    ReviewDecision,
+    ReviewEvent,
+    ReviewItem,
 )

@@ -11,17 +11,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from analytics.decision_log import decision_log
-from analytics.models import DecisionLog, Feedback
+from analytics.models import CONSOLE_CHANNELS, DecisionLog, Feedback
 from routing.auth import KeyPrincipal, router_for_key
 from routing.engine.decision import Decision
 from routing.exceptions import InvalidInput, NotFound, PermissionDenied
 from routing.models import Intent, Router
 from routing.schemas import DECISION_PUBLIC_FIELDS
+from routing.vectors import active_encoder
 
 GATEWAY_FACT_FIELDS = frozenset(
     {
@@ -177,7 +180,7 @@ def feedback_record(
             ],
         )
     with transaction.atomic():
-        return Feedback.objects.update_or_create(
+        feedback, created = Feedback.objects.update_or_create(
             decision_id=decision_id,
             api_key_id=principal.key_id,
             defaults={
@@ -186,6 +189,102 @@ def feedback_record(
                 "expected_intent": expected_intent or "",
             },
         )
+        _feedback_to_review(decision, feedback)
+    return feedback, created
+
+
+def feedback_from_user(
+    *,
+    decision: DecisionLog,
+    user,
+    rating: str,
+    comment: str = "",
+    expected_intent: str | None = None,
+) -> tuple[Feedback, bool]:
+    """The console's thumbs up/down on a decision: one per user, a second call updates it."""
+    if rating not in ("up", "down"):
+        raise InvalidInput("Rate a decision up or down.")
+    if (
+        expected_intent
+        and not Intent.objects.filter(router_id=decision.router_id, name=expected_intent).exists()
+    ):
+        raise InvalidInput(f"Unknown intent {expected_intent!r} for this router.")
+    with transaction.atomic():
+        feedback, created = Feedback.objects.update_or_create(
+            decision_id=decision.id,
+            user=user,
+            defaults={
+                "rating": rating,
+                "comment": comment[:5000],
+                "expected_intent": expected_intent or "",
+            },
+        )
+        _feedback_to_review(decision, feedback)
+    return feedback, created
+
+
+def _feedback_to_review(decision: DecisionLog, feedback: Feedback) -> None:
+    # A thumbs-down is in the review queue at once, with the expected intent as its suggestion.
+    if feedback.rating == "down":
+        from analytics.review.services import review_feedback_received
+
+        review_feedback_received(decision=decision, expected_intent=feedback.expected_intent)
+
+
+# Re-asks -----------------------------------------------------------------------------------------
+
+
+def decisions_reask_detect(*, rows: Sequence[DecisionLog]) -> list[uuid.UUID]:
+    """Mark as re-asked each decision whose session asked a similar query next, soon after.
+
+    For every row with a session, its session's previous decision (same router, at most
+    SEMROUTE_REASK_WINDOW_SECONDS earlier) is re-asked when the two queries' vectors (the active
+    encoder's) have cosine >= SEMROUTE_REASK_SIMILARITY: the user did not get what they asked for.
+    Returns the ids newly marked.
+    """
+    asked = [row for row in rows if row.session_ref and row.channel not in CONSOLE_CHANNELS]
+    if not asked:
+        return []
+    window = timedelta(seconds=settings.SEMROUTE_REASK_WINDOW_SECONDS)
+    earlier = (
+        DecisionLog.objects.traffic()
+        .filter(
+            router_id__in={row.router_id for row in asked},
+            session_ref__in={row.session_ref for row in asked},
+            created_at__gte=min(row.created_at for row in asked) - window,
+            created_at__lte=max(row.created_at for row in asked),
+        )
+        .only("id", "router_id", "session_ref", "query", "created_at", "reasked")
+        .order_by("created_at", "id")
+    )
+    sessions: dict[tuple[int, str], list[DecisionLog]] = {}
+    for row in earlier:
+        sessions.setdefault((row.router_id, row.session_ref), []).append(row)
+    pairs = []
+    for row in asked:
+        before = [
+            other
+            for other in sessions.get((row.router_id, row.session_ref), [])
+            if other.created_at < row.created_at and row.created_at - other.created_at <= window
+        ]
+        if before and not before[-1].reasked:
+            pairs.append((before[-1], row))
+    if not pairs:
+        return []
+    texts = list(dict.fromkeys(text for pair in pairs for text in (pair[0].query, pair[1].query)))
+    vectors = np.asarray(active_encoder().encode(texts), dtype=np.float32)
+    index = {text: i for i, text in enumerate(texts)}
+    threshold = settings.SEMROUTE_REASK_SIMILARITY
+    marked = list(
+        dict.fromkeys(
+            previous.id
+            for previous, row in pairs
+            if float(vectors[index[previous.query]] @ vectors[index[row.query]]) >= threshold
+        )
+    )
+    if marked:
+        DecisionLog.objects.filter(pk__in=marked).update(reasked=True)
+    return marked
 
 
 # Listing ----------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from analytics.reports import today_start
 def traffic_today() -> dict[int, int]:
     """{router id: decisions logged since local midnight} for every router with traffic today."""
     rows = (
-        DecisionLog.objects.filter(created_at__gte=today_start())
+        DecisionLog.objects.traffic()
+        .filter(created_at__gte=today_start())
         .order_by()
         .values("router")
         .annotate(count=Count("*"))
@@ -24,7 +25,8 @@ def recent_queries(router, limit: int) -> list[str]:
     seen: dict[str, None] = {}
     # A window of 3x the limit is enough for traffic that repeats, and keeps the read bounded.
     for text in (
-        DecisionLog.objects.for_router(router)
+        DecisionLog.objects.traffic()
+        .for_router(router)
         .order_by("-created_at")
         .values_list("query", flat=True)[: limit * 3]
     ):

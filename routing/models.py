@@ -582,6 +582,7 @@ API_KEY_SCOPES = (
     "decisions:read",
     "evaluate",
     "gateway",
+    "review",
 )
 
 

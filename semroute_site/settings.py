@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import database_from_url, env_bool, env_int, env_list, env_str
+from .env import database_from_url, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -142,6 +142,19 @@ SEMROUTE_DECISION_LOG_FLUSH_SECONDS = (
 )
 SEMROUTE_DECISION_LOG_BATCH_SIZE = env_int("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500, minimum=1)
 SEMROUTE_DECISION_LOG_MAX_PENDING = env_int("SEMROUTE_DECISION_LOG_MAX_PENDING", 20000, minimum=1)
+
+# Review queue (analytics/review): re-asks, low-confidence margin, random sample, duplicate collapse.
+SEMROUTE_REASK_SIMILARITY = env_float("SEMROUTE_REASK_SIMILARITY", 0.85, minimum=-1.0, maximum=1.0)
+SEMROUTE_REASK_WINDOW_SECONDS = env_int("SEMROUTE_REASK_WINDOW_SECONDS", 300, minimum=1)
+SEMROUTE_REVIEW_CONFIDENCE_MARGIN = env_float(
+    "SEMROUTE_REVIEW_CONFIDENCE_MARGIN", 0.05, minimum=0.0, maximum=1.0
+)
+SEMROUTE_REVIEW_SAMPLE_RATE = env_float(
+    "SEMROUTE_REVIEW_SAMPLE_RATE", 0.01, minimum=0.0, maximum=1.0
+)
+SEMROUTE_REVIEW_DUPLICATE_SIMILARITY = env_float(
+    "SEMROUTE_REVIEW_DUPLICATE_SIMILARITY", 0.95, minimum=-1.0, maximum=1.0
+)
 
 # GET /api/v1/health shows hosts and driver errors only to a valid API key, or to all when set.
 SEMROUTE_HEALTH_DETAILS = env_bool("SEMROUTE_HEALTH_DETAILS", False)

@@ -49,6 +49,19 @@ def _eager_celery(settings, request):
 
 
 @pytest.fixture(autouse=True)
+def _decision_log_flushed_by_tests():
+    """No background flusher (the console's playground logs too): it would write on its own
+    connection, outside the test's transaction; a test calls decision_log.flush() for its rows."""
+    from analytics.decision_log import decision_log
+
+    autostart = decision_log.autostart
+    decision_log.autostart = False
+    yield
+    decision_log.discard()
+    decision_log.autostart = autostart
+
+
+@pytest.fixture(autouse=True)
 def _runtime_caches_reset():
     """Every test starts with empty runtime caches (compiled routers, conflicts, LLM clients)."""
     from routing.runtime import runtime_reset

@@ -18,6 +18,7 @@ from analytics.evaluations.schemas import (
 from analytics.evaluations.services import (
     evaluation_run_create,
     labelled_set_from_examples,
+    labelled_set_from_review,
     labelled_set_save,
 )
 from routing.auth import APIKeyAuth, router_for_key
@@ -106,6 +107,26 @@ def set_upload(
             "name": labelled_set.name,
             "rows": labelled_set.row_count,
             "report": report,
+        },
+    )
+
+
+@router.post(
+    "/routers/{slug}/sets/from-review",
+    response={201: LabelledSetOut, **ERROR_RESPONSES},
+    auth=APIKeyAuth("evaluate"),
+    summary="Snapshot the review queue's reviewed labels as a labelled set",
+)
+def set_from_review(request: HttpRequest, slug: str, name: str = Query("", max_length=200)):
+    target = router_for_key(slug=slug, principal=request.auth, fresh=True)
+    labelled_set = labelled_set_from_review(router=target, name=name)
+    return Status(
+        201,
+        {
+            "id": labelled_set.pk,
+            "name": labelled_set.name,
+            "rows": labelled_set.row_count,
+            "report": labelled_set.refusals,
         },
     )
 

@@ -129,6 +129,33 @@ def labelled_set_from_examples(
     return _set_save(router=router, name=name, parse=parse, source="api", user=user, confirmed=True)
 
 
+def labelled_set_from_review(*, router: Router, name: str = "", user=None) -> LabelledSet:
+    """A confirmed set copied from the review queue's labels now (the latest review of each
+    query; out of scope kept): a snapshot, so later reviews never move an old result. Labels of
+    intents deleted since are refused, and listed in the set's report."""
+    from analytics.review.selectors import reviewed_labels
+
+    labels = reviewed_labels(router)
+    parse = labelled_rows_check(
+        ((i, label.text, label.intent) for i, label in enumerate(labels)),
+        intent_names=_intent_names(router),
+    )
+    if not parse.rows:
+        raise InvalidInput(
+            "No reviewed label yet: label items in the review queue first.",
+            details=parse.report(),
+        )
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    return _set_save(
+        router=router,
+        name=name or f"Reviewed labels {stamp}",
+        parse=parse,
+        source="review",
+        user=user,
+        confirmed=True,
+    )
+
+
 def labelled_set_split(*, labelled_set: LabelledSet, fraction: float, seed: int = 0) -> int:
     """Hold out a seeded random `fraction` of the rows (never added as examples); how many."""
     if not 0.0 <= fraction < 1.0:

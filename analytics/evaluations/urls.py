@@ -8,6 +8,7 @@ app_name = "evaluations"
 urlpatterns = [
     path("", views.evaluations_home, name="home"),
     path("sets/upload/", views.set_upload, name="set_upload"),
+    path("sets/from-review/", views.set_from_review, name="set_from_review"),
     path("sets/<int:pk>/", views.set_detail, name="set"),
     path("sets/<int:pk>/confirm/", views.set_confirm, name="set_confirm"),
     path("sets/<int:pk>/split/", views.set_split, name="set_split"),

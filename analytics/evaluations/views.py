@@ -33,6 +33,7 @@ from analytics.evaluations.services import (
     evaluation_run_create,
     labelled_set_confirm,
     labelled_set_examples_add,
+    labelled_set_from_review,
     labelled_set_split,
     labelled_set_upload,
 )
@@ -96,6 +97,22 @@ def set_upload(request: HttpRequest, slug: str) -> HttpResponse:
     response = _render(request, "home.html", context)
     response.status_code = 422
     return response
+
+
+@login_required
+@require_POST
+def set_from_review(request: HttpRequest, slug: str) -> HttpResponse:
+    """Snapshot the review queue's labels as a labelled set (later reviews leave it as it is)."""
+    router = router_for(request.user, slug, edit=True)
+    try:
+        labelled_set = labelled_set_from_review(
+            router=router, name=request.POST.get("name", "").strip()[:200], user=request.user
+        )
+    except APIError as exc:
+        messages.error(request, exc.message)
+        return redirect("evaluations:home", slug=router.slug)
+    messages.success(request, f"Saved {labelled_set.row_count:,} reviewed labels as a set.")
+    return redirect("evaluations:set", slug=router.slug, pk=labelled_set.pk)
 
 
 def _set_for(request: HttpRequest, slug: str, pk: int, *, edit: bool = False):

@@ -19,6 +19,7 @@ from routing.console import charts, selectors
 from routing.console.common import render_page, saved_policy
 from routing.console.playground_context import pasted_context
 from routing.decide import decide, decide_batch
+from routing.decision_hooks import hooks
 from routing.engine.errors import EngineError
 from routing.engine.snapshot import Policy
 from routing.forms import BatchForm, CompareForm, CorrectionForm, QueryForm
@@ -37,6 +38,14 @@ def _decide(router: Router, query: str, policy: Policy | None = None, context=No
         decision = decide(router=router, query=query, policy=policy, context=context)
     except EngineError as exc:
         return {"query": query, "decision": None, "engine_error": str(exc)}
+    if policy is None:  # logged as the console's, kept out of traffic; an unsaved strategy is not
+        hooks.record(
+            router=router,
+            queries=[query],
+            decisions=[decision],
+            principal=None,
+            channel="playground",
+        )
     return {
         "query": query,
         "decision": decision,
@@ -145,6 +154,13 @@ def playground_batch(request: HttpRequest, slug: str) -> HttpResponse:
         except EngineError as exc:
             engine_error = str(exc)
         else:
+            hooks.record(
+                router=router,
+                queries=queries,
+                decisions=decisions,
+                principal=None,
+                channel="console",
+            )
             summary = selectors.batch_summary(queries, decisions)
             chart = charts.figure_html(
                 charts.distribution_figure(summary.by_intent, summary.by_tier)

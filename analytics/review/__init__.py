@@ -1,0 +1,1 @@
+"""The label-correction loop: decision browser, review queue, reviewed labels, live quality."""

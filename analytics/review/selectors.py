@@ -1,0 +1,329 @@
+"""Read-models of the review room: the decision browser's page, the queue, the live confusion
+matrix with per-intent metrics and the mis-routing rate, clusters of unhandled queries, labels."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from analytics.evaluations import scoring
+from analytics.models import CONSOLE_CHANNELS, DecisionLog, Feedback
+from analytics.review.models import (
+    LABELLED_STATUSES,
+    ReviewDecision,
+    ReviewItem,
+    ReviewReason,
+    ReviewStatus,
+)
+from analytics.services import cursor_decode, cursor_encode
+from routing.models import Router
+
+NO_INTENT = (
+    "__none__"  # the filter value for "no intent" (never an intent name: no underscores pair)
+)
+OUT_OF_SCOPE = scoring.OUT_OF_SCOPE
+
+
+@dataclass(slots=True)
+class DecisionFilter:
+    intent: str | None = None  # NO_INTENT: decisions without an intent
+    tier: str | None = None
+    stage: str | None = None
+    confidence_min: float | None = None
+    confidence_max: float | None = None
+    feedback: str | None = None  # up, down or none
+    escalated: bool = False
+    reasked: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str = ""
+    channel: str = "traffic"  # traffic (no console decisions), all, or one channel
+
+
+def decisions_filtered(router: Router, filters: DecisionFilter) -> QuerySet[DecisionLog]:
+    decisions = DecisionLog.objects.for_router(router)
+    if filters.channel == "traffic":
+        decisions = decisions.exclude(channel__in=CONSOLE_CHANNELS)
+    elif filters.channel != "all":
+        decisions = decisions.filter(channel=filters.channel)
+    if filters.intent == NO_INTENT:
+        decisions = decisions.filter(intent__isnull=True)
+    elif filters.intent:
+        decisions = decisions.filter(intent=filters.intent)
+    if filters.tier:
+        decisions = decisions.filter(tier=filters.tier)
+    if filters.stage:
+        decisions = decisions.filter(stage=filters.stage)
+    if filters.confidence_min is not None:
+        decisions = decisions.filter(confidence__gte=filters.confidence_min)
+    if filters.confidence_max is not None:
+        decisions = decisions.filter(confidence__lte=filters.confidence_max)
+    if filters.feedback in ("up", "down"):
+        rated = Feedback.objects.filter(decision_id=OuterRef("pk"), rating=filters.feedback)
+        decisions = decisions.filter(Exists(rated))
+    elif filters.feedback == "none":
+        decisions = decisions.filter(~Exists(Feedback.objects.filter(decision_id=OuterRef("pk"))))
+    if filters.escalated:
+        decisions = decisions.filter(escalations__gt=0)
+    if filters.reasked:
+        decisions = decisions.filter(reasked=True)
+    if filters.since:
+        decisions = decisions.filter(created_at__gte=filters.since)
+    if filters.until:
+        decisions = decisions.filter(created_at__lt=filters.until)
+    if filters.text:
+        decisions = decisions.filter(query__icontains=filters.text)
+    return decisions
+
+
+LIST_FIELDS = (
+    "id",
+    "router_id",
+    "query",
+    "intent",
+    "confidence",
+    "stage",
+    "tier",
+    "channel",
+    "escalations",
+    "reasked",
+    "blocked",
+    "created_at",
+)
+
+
+def decisions_page(
+    router: Router, filters: DecisionFilter, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[DecisionLog], str | None]:
+    """One page, newest first, and the next page's cursor; each row has `rating` (up/down/None)."""
+    decisions = decisions_filtered(router, filters).only(*LIST_FIELDS)
+    if cursor:
+        created_at, decision_id = cursor_decode(cursor)
+        decisions = decisions.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=decision_id)
+        )
+    page = list(decisions.order_by("-created_at", "-id")[: limit + 1])
+    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
+    page = page[:limit]
+    ratings: dict[uuid.UUID, str] = {}
+    for decision_id, rating in Feedback.objects.filter(
+        decision_id__in=[row.id for row in page]
+    ).values_list("decision_id", "rating"):
+        # One "down" among several ratings is what an operator needs to see.
+        ratings[decision_id] = "down" if "down" in (rating, ratings.get(decision_id)) else rating
+    for row in page:
+        row.rating = ratings.get(row.id)
+    return page, next_cursor
+
+
+# Queue -----------------------------------------------------------------------------------------
+
+
+def queue_items(
+    router: Router, *, status: str = ReviewStatus.OPEN, reason: str | None = None
+) -> QuerySet[ReviewItem]:
+    items = ReviewItem.objects.for_router(router).select_related("reviewed_by")
+    if status != "all":
+        items = items.filter(status=status)
+    if reason:
+        items = (
+            items.filter(reasons__contains=[reason])
+            if _json_contains()
+            else items.filter(reasons__icontains=f'"{reason}"')
+        )
+    return items.defer("vector").order_by("-last_seen_at", "-id")
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def queue_counts(router: Router) -> dict[str, int]:
+    counts = {status: 0 for status in ReviewStatus.values}
+    rows = ReviewItem.objects.for_router(router).order_by().values("status").annotate(n=Count("*"))
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def item_page(
+    items: QuerySet[ReviewItem], *, after: int | None, limit: int = 50
+) -> tuple[list[ReviewItem], int | None]:
+    """Keyset paging over (-last_seen_at, -id) by the last item's id."""
+    if after is not None:
+        last = ReviewItem.objects.filter(pk=after).values_list("last_seen_at", flat=True).first()
+        if last is not None:
+            items = items.filter(Q(last_seen_at__lt=last) | Q(last_seen_at=last, id__lt=after))
+    page = list(items[: limit + 1])
+    return page[:limit], (page[limit - 1].pk if len(page) > limit else None)
+
+
+# Live quality ------------------------------------------------------------------------------------
+
+
+def _label(value: str | None) -> str:
+    return OUT_OF_SCOPE if value is None else value
+
+
+@dataclass(slots=True)
+class QualityReport:
+    reviewed: int  # reviewed decisions counted
+    labels: list[str] = field(default_factory=list)
+    counts: list[list[int]] = field(default_factory=list)  # [reviewed][decided]
+    per_intent: dict[str, dict] = field(default_factory=dict)
+    misrouting: dict = field(default_factory=dict)  # scoring.rate over the sample
+    cells: list[dict] = field(default_factory=list)  # off-diagonal cells, largest first
+
+
+def quality_report(router: Router) -> QualityReport:
+    """Decided intent x reviewed intent over every reviewed decision; the mis-routing rate (with its
+    95% Wilson interval) from the random sample only, the one part not chosen for looking wrong."""
+    links = ReviewDecision.objects.filter(
+        item__router=router, item__status__in=LABELLED_STATUSES
+    ).values_list("decided_intent", "item__reviewed_intent", "sampled")
+    decided, reviewed, sampled = [], [], []
+    for decided_intent, reviewed_intent, in_sample in links:
+        decided.append(decided_intent)
+        reviewed.append(reviewed_intent)
+        sampled.append(in_sample)
+    wrong_in_sample = sum(
+        1 for d, r, s in zip(decided, reviewed, sampled, strict=True) if s and d != r
+    )
+    report = QualityReport(
+        reviewed=len(decided), misrouting=scoring.rate(wrong_in_sample, sum(sampled))
+    )
+    if not decided:
+        return report
+    expected = np.array(reviewed, dtype=object)
+    predicted = np.array(decided, dtype=object)
+    labels, counts = scoring.confusion_matrix(expected, predicted)
+    report.labels, report.counts = labels, counts.tolist()
+    report.per_intent = scoring.per_intent_metrics(expected, predicted)
+    report.cells = sorted(
+        (
+            {"reviewed": labels[i], "decided": labels[j], "count": int(counts[i, j])}
+            for i, j in zip(*np.nonzero(counts), strict=True)
+        ),
+        key=lambda cell: (cell["reviewed"] == cell["decided"], -cell["count"], cell["reviewed"]),
+    )
+    return report
+
+
+def cell_items(router: Router, *, reviewed: str, decided: str) -> QuerySet[ReviewItem]:
+    """Reviewed items with a decision decided `decided` and labelled `reviewed` (one matrix cell)."""
+    links = ReviewDecision.objects.filter(item__router=router)
+    links = (
+        links.filter(decided_intent__isnull=True)
+        if decided == OUT_OF_SCOPE
+        else links.filter(decided_intent=decided)
+    )
+    items = ReviewItem.objects.for_router(router).labelled().filter(pk__in=links.values("item"))
+    items = (
+        items.filter(reviewed_intent__isnull=True)
+        if reviewed == OUT_OF_SCOPE
+        else items.filter(reviewed_intent=reviewed)
+    )
+    return items.defer("vector").select_related("reviewed_by").order_by("-reviewed_at")
+
+
+# Suggested intents -------------------------------------------------------------------------------
+
+CLUSTER_REASONS = (ReviewReason.OUT_OF_SCOPE, ReviewReason.LOW_CONFIDENCE)
+CLUSTER_SIMILARITY = 0.6
+CLUSTER_MIN_SIZE = 3
+CLUSTER_INPUT_LIMIT = 5_000
+
+
+@dataclass(slots=True)
+class QueryCluster:
+    key: str  # the ids of its items, joined: what "create intent" posts back
+    items: list[ReviewItem]
+    size: int  # decisions (items' counts) in it
+    representatives: list[str]
+
+
+def query_clusters(
+    router: Router, *, similarity: float = CLUSTER_SIMILARITY, min_size: int = CLUSTER_MIN_SIZE
+) -> list[QueryCluster]:
+    """Open out-of-scope and low-confidence items grouped on their vectors: each item joins the
+    first cluster whose centroid it is within `similarity` of (items taken largest count first),
+    clusters of at least `min_size` decisions, biggest first, with the queries nearest the centre."""
+    items = [
+        item
+        for item in ReviewItem.objects.for_router(router)
+        .open()
+        .exclude(vector=None)
+        .order_by("-count", "id")[:CLUSTER_INPUT_LIMIT]
+        if set(item.reasons) & set(CLUSTER_REASONS)
+    ]
+    if not items:
+        return []
+    vectors = np.stack([item.vector_array() for item in items])
+    sums: list[np.ndarray] = []
+    members: list[list[int]] = []
+    for index, vector in enumerate(vectors):
+        if sums:
+            centroids = np.stack(sums)
+            centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+            scores = centroids @ vector
+            best = int(np.argmax(scores))
+            if scores[best] >= similarity:
+                sums[best] = sums[best] + vector * items[index].count
+                members[best].append(index)
+                continue
+        sums.append(vector * items[index].count)
+        members.append([index])
+    clusters = []
+    for total, indexes in zip(sums, members, strict=True):
+        size = sum(items[i].count for i in indexes)
+        if size < min_size or len(indexes) < 2:
+            continue
+        centre = total / np.linalg.norm(total)
+        ranked = sorted(indexes, key=lambda i: -float(vectors[i] @ centre))
+        cluster_items = [items[i] for i in ranked]
+        clusters.append(
+            QueryCluster(
+                key=",".join(str(item.pk) for item in cluster_items),
+                items=cluster_items,
+                size=size,
+                representatives=[item.query for item in cluster_items[:5]],
+            )
+        )
+    clusters.sort(key=lambda cluster: -cluster.size)
+    return clusters
+
+
+# Reviewed labels ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedLabel:
+    text: str
+    intent: str | None  # None: out of scope
+    reviewer: str
+    reviewed_at: datetime | None
+
+
+def reviewed_labels(router: Router) -> list[ReviewedLabel]:
+    """Every labelled item's query and label (the latest review of a text wins), newest first."""
+    seen: set[str] = set()
+    labels = []
+    items = (
+        ReviewItem.objects.for_router(router)
+        .labelled()
+        .select_related("reviewed_by")
+        .defer("vector")
+        .order_by("-reviewed_at", "-id")
+    )
+    for item in items:
+        text = item.query.strip()
+        if text in seen:
+            continue
+        seen.add(text)
+        labels.append(ReviewedLabel(text, item.reviewed_intent, item.reviewer, item.reviewed_at))
+    return labels

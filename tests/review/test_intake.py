@@ -1,0 +1,191 @@
+"""Every source puts a decision in the review queue; duplicates collapse; console decisions stay out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from analytics.decision_log import decision_log
+from analytics.models import DecisionLog
+from analytics.review.models import ReviewDecision, ReviewItem
+from analytics.services import decision_record, decisions_reask_detect
+from routing.decide import decide
+from tests.review.conftest import sampled_id, unsampled_id
+from tests.wire.openai_server import ChatReply
+
+pytestmark = pytest.mark.django_db
+
+CONFIDENT = "where is my parcel"  # shipping, 0.99
+LOW = "my card"  # small_talk 0.475: inside the demo's ambiguity band 0.25-0.5
+OUT_OF_SCOPE = "how do I bake sourdough bread"
+
+
+@pytest.fixture(autouse=True)
+def _no_sample(settings):
+    settings.SEMROUTE_REVIEW_SAMPLE_RATE = 0.01
+
+
+def _record(router, query, *, decision_id=None, channel="api", session=None):
+    decision = decide(router=router, query=query)
+    decision_id = decision_record(
+        router=router,
+        query=query,
+        decision=decision,
+        principal=None,
+        channel=channel,
+        session_ref=session,
+        decision_id=decision_id or unsampled_id(),
+    )
+    decision_log.flush()
+    return decision_id
+
+
+def _item_of(decision_id) -> ReviewItem:
+    return ReviewDecision.objects.select_related("item").get(decision_id=decision_id).item
+
+
+def test_a_confident_decision_outside_the_sample_makes_no_item(demo_router):
+    _record(demo_router, CONFIDENT)
+    assert ReviewItem.objects.count() == 0
+
+
+def test_low_confidence_opens_an_item_with_the_nearest_examples_suggestion(demo_router):
+    decision_id = _record(demo_router, LOW)
+    item = _item_of(decision_id)
+    assert item.reasons == ["low_confidence"]
+    assert (item.query, item.decided_intent, item.status, item.count) == (
+        LOW,
+        "small_talk",
+        "open",
+        1,
+    )
+    assert item.suggestion_source == "nearest"
+    row = DecisionLog.objects.get(pk=decision_id)
+    assert item.suggested_intent == row.trace["nearest_examples"][0]["intent"]
+
+
+def test_out_of_scope_answer_opens_an_item(demo_router):
+    item = _item_of(_record(demo_router, OUT_OF_SCOPE))
+    assert item.reasons == ["out_of_scope"]
+    assert item.decided_intent is None
+
+
+def test_a_sampled_confident_decision_opens_a_sample_item(demo_router):
+    item = _item_of(_record(demo_router, CONFIDENT, decision_id=sampled_id()))
+    assert item.reasons == ["sample"]
+    assert ReviewDecision.objects.get(item=item).sampled is True
+
+
+def test_escalated_gateway_decision_opens_an_item(demo_router):
+    decision = decide(router=demo_router, query=CONFIDENT)
+    decision_id = decision_record(
+        router=demo_router,
+        query=CONFIDENT,
+        decision=decision,
+        principal=None,
+        channel="gateway",
+        decision_id=unsampled_id(),
+        gateway_facts={"escalations": 1, "answer_tier": "gpt-4o"},
+    )
+    decision_log.flush()
+    assert _item_of(decision_id).reasons == ["escalated"]
+
+
+def test_llm_disagreeing_with_the_embedding_stage_opens_an_item_suggesting_its_answer(
+    demo_router, openai_server
+):
+    from decimal import Decimal
+
+    from routing.models import ModelTier
+    from routing.services.versioning import config_object_save, router_policy_update
+
+    config_object_save(
+        obj=ModelTier(
+            router=demo_router,
+            name="local-llm",
+            rank=0,
+            provider="openai-compatible",
+            model="tiny",
+            base_url=openai_server.base_url,
+            price_in_per_mtok=Decimal("0.01"),
+            price_out_per_mtok=Decimal("0.02"),
+            quality=0.3,
+        )
+    )
+    router_policy_update(router=demo_router, changes={"ambiguity_low": 0.0, "ambiguity_high": 1.0})
+    demo_router.refresh_from_db()
+    openai_server.default_chat_reply = ChatReply(content='{"intent": "billing"}')
+    item = _item_of(_record(demo_router, CONFIDENT))
+    # The whole band is ambiguous now, so the item is low confidence too.
+    assert set(item.reasons) == {"disagreement", "low_confidence"}
+    assert (item.decided_intent, item.suggested_intent, item.suggestion_source) == (
+        "billing",
+        "billing",
+        "llm",
+    )
+
+
+def test_console_decisions_never_enter_the_queue_on_their_own(demo_router):
+    _record(demo_router, OUT_OF_SCOPE, channel="playground")
+    _record(demo_router, OUT_OF_SCOPE, channel="console")
+    assert ReviewItem.objects.count() == 0
+    assert DecisionLog.objects.filter(channel__in=["playground", "console"]).count() == 2
+
+
+def test_duplicates_and_near_duplicates_collapse_into_one_item_with_a_count(demo_router):
+    first = _record(demo_router, OUT_OF_SCOPE)
+    _record(demo_router, OUT_OF_SCOPE)
+    _record(demo_router, "How do I bake sourdough bread?")  # near: punctuation and case
+    _record(demo_router, "what's the weather in Paris tomorrow")
+    item = _item_of(first)
+    assert item.count == 3
+    assert ReviewDecision.objects.filter(item=item).count() == 3
+    assert ReviewItem.objects.count() == 2
+
+
+def test_intake_twice_is_harmless(demo_router):
+    from analytics.review.intake import review_intake
+
+    decision_id = _record(demo_router, OUT_OF_SCOPE)
+    review_intake(decision_ids=[decision_id])
+    assert _item_of(decision_id).count == 1
+    assert ReviewDecision.objects.count() == 1
+
+
+# Re-asks -----------------------------------------------------------------------------------------
+
+
+def test_a_similar_query_from_the_same_session_marks_the_earlier_decision_reasked(demo_router):
+    earlier = _record(demo_router, "I want my money back", session="s1")
+    later = _record(demo_router, "I would like my money back please", session="s1")
+    assert DecisionLog.objects.get(pk=earlier).reasked is True
+    assert DecisionLog.objects.get(pk=later).reasked is False
+    assert "reasked" in _item_of(earlier).reasons
+
+
+def test_another_session_or_an_unrelated_query_is_no_reask(demo_router):
+    first = _record(demo_router, "I want my money back", session="s1")
+    _record(demo_router, "I would like my money back please", session="s2")
+    _record(demo_router, "where is my parcel", session="s1")
+    assert DecisionLog.objects.get(pk=first).reasked is False
+
+
+def test_a_reask_after_the_window_does_not_count(demo_router, settings):
+    settings.SEMROUTE_REASK_WINDOW_SECONDS = 300
+    first = _record(demo_router, "I want my money back", session="s1")
+    DecisionLog.objects.filter(pk=first).update(created_at=timezone.now() - timedelta(minutes=6))
+    _record(demo_router, "I would like my money back please", session="s1")
+    assert DecisionLog.objects.get(pk=first).reasked is False
+
+
+def test_reask_similarity_is_the_setting(demo_router, settings):
+    # The two queries' cosine is between 0.85 and 0.999: only the lower bar marks a re-ask.
+    settings.SEMROUTE_REASK_SIMILARITY = 0.999
+    first = _record(demo_router, "I want my money back", session="s1")
+    second = _record(demo_router, "I would like my money back please", session="s1")
+    assert DecisionLog.objects.get(pk=first).reasked is False
+    settings.SEMROUTE_REASK_SIMILARITY = 0.85
+    rows = list(DecisionLog.objects.filter(pk__in=[first, second]))
+    assert decisions_reask_detect(rows=rows) == [first]
