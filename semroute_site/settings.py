@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "analytics.alerts.context.open_alerts",
             ],
         },
     },
@@ -145,6 +146,17 @@ SEMROUTE_DECISION_LOG_MAX_PENDING = env_int("SEMROUTE_DECISION_LOG_MAX_PENDING",
 
 # GET /api/v1/health shows hosts and driver errors only to a valid API key, or to all when set.
 SEMROUTE_HEALTH_DETAILS = env_bool("SEMROUTE_HEALTH_DETAILS", False)
+
+# Dashboards (analytics/dashboards, analytics/metrics.py, analytics/alerts): raw decisions older
+# than this many days are deleted after their hours are rolled up (0 keeps them forever); the
+# rollups are kept. GET /metrics needs this Bearer token when set, else only loopback callers.
+SEMROUTE_DECISION_RETENTION_DAYS = env_int("SEMROUTE_DECISION_RETENTION_DAYS", 90, minimum=0)
+SEMROUTE_METRICS_TOKEN = env_str("SEMROUTE_METRICS_TOKEN")
+CELERY_BEAT_SCHEDULE = {
+    "rollup-hourly": {"task": "analytics.dashboards.tasks.rollup_task", "schedule": 300.0},
+    "decision-retention": {"task": "analytics.dashboards.tasks.retention_task", "schedule": 86400.0},
+    "alert-webhooks-retry": {"task": "analytics.alerts.tasks.webhook_retry_task", "schedule": 60.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
