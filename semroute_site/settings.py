@@ -154,7 +154,10 @@ SEMROUTE_DECISION_RETENTION_DAYS = env_int("SEMROUTE_DECISION_RETENTION_DAYS", 9
 SEMROUTE_METRICS_TOKEN = env_str("SEMROUTE_METRICS_TOKEN")
 CELERY_BEAT_SCHEDULE = {
     "rollup-hourly": {"task": "analytics.dashboards.tasks.rollup_task", "schedule": 300.0},
-    "decision-retention": {"task": "analytics.dashboards.tasks.retention_task", "schedule": 86400.0},
+    "decision-retention": {
+        "task": "analytics.dashboards.tasks.retention_task",
+        "schedule": 86400.0,
+    },
     "alert-webhooks-retry": {"task": "analytics.alerts.tasks.webhook_retry_task", "schedule": 60.0},
 }
 

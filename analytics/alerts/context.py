@@ -16,4 +16,8 @@ def _open_alerts() -> list:
 def open_alerts(request) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"open_alerts": SimpleLazyObject(_open_alerts)}
+    alerts = SimpleLazyObject(_open_alerts)
+    return {
+        "open_alerts": alerts,
+        "open_alert_router_ids": SimpleLazyObject(lambda: {a.router_id for a in alerts}),
+    }

@@ -264,7 +264,11 @@ def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
                 model.objects.filter(router_id=router_id, hour__gte=start, hour__lt=end).delete()
                 model.objects.bulk_create(
                     [
-                        model(router_id=router_id, **dict(zip(dimensions, key)), **measures)
+                        model(
+                            router_id=router_id,
+                            **dict(zip(dimensions, key, strict=True)),
+                            **measures,
+                        )
                         for key, measures in table.items()
                     ],
                     batch_size=2000,
