@@ -15,15 +15,26 @@ import hmac
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta
 
-import httpx
 from django.db import transaction
 from django.utils import timezone
 
 from analytics.alerts.models import Alert, AlertSettings, WebhookDelivery
 
 logger = logging.getLogger("semroute.alerts")
+
+# No redirects followed (a signed body goes only where the operator pointed it), no proxy guessing.
+_opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}),
+    type(
+        "_NoRedirect",
+        (urllib.request.HTTPRedirectHandler,),
+        {"redirect_request": lambda *a, **k: None},
+    )(),
+)
 
 MAX_ATTEMPTS = 5
 RETRY_BASE_SECONDS = 30
@@ -96,13 +107,16 @@ def delivery_attempt(delivery_id: int, *, now: datetime | None = None) -> Webhoo
         "X-Semroute-Signature": signature(secret, timestamp, body),
     }
     error, status = "", None
+    request = urllib.request.Request(delivery.url, data=body, headers=headers, method="POST")
     try:
-        response = httpx.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
-        status = response.status_code
-        if not 200 <= status < 300:
-            error = f"HTTP {status}"
-    except httpx.HTTPError as exc:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status, error = exc.code, f"HTTP {exc.code}"
+    except (OSError, ValueError) as exc:  # refused, timed out, unreachable, a bad URL
         error = f"{type(exc).__name__}: {exc}"[:300]
+    if status is not None and not error and not 200 <= status < 300:
+        error = f"HTTP {status}"
     delivery.last_status, delivery.last_error = status, error
     if not error:
         delivery.state = WebhookDelivery.State.DELIVERED
