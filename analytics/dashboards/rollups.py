@@ -15,6 +15,7 @@ bucket); only group results reach Python.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -26,10 +27,8 @@ from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     F,
     FloatField,
-    OuterRef,
     Q,
     Sum,
     Value,
@@ -116,6 +115,10 @@ def _square(name: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(name) * F(name), output_field=FloatField())
 
 
+def _rated(rating: str):
+    return Feedback.objects.filter(rating=rating).values("decision_id")
+
+
 def _aggregates() -> dict:
     llm_asked_sql, llm_failed_sql = _LLM_SQL[connection.vendor]
     return {
@@ -126,8 +129,9 @@ def _aggregates() -> dict:
         "escalated": Count("pk", filter=Q(escalations__gt=0)),
         "escalation_count": Coalesce(Sum("escalations"), 0),
         "reasked": Count("pk", filter=Q(reasked=True)),
-        "thumbs_down": Count("pk", filter=Q(_down=True)),
-        "thumbs_up": Count("pk", filter=Q(_up=True)),
+        # Uncorrelated IN (...): one hashed lookup per row, not a subquery per row.
+        "thumbs_down": Count("pk", filter=Q(pk__in=_rated("down"))),
+        "thumbs_up": Count("pk", filter=Q(pk__in=_rated("up"))),
         "llm_asked": Count("pk", filter=Q(_llm_asked=True)),
         "llm_failed": Count("pk", filter=Q(_llm_failed=True)),
         "actual_cost_count": Count("actual_cost_usd"),
@@ -147,8 +151,6 @@ def _aggregates() -> dict:
         "ttft_sum": Coalesce(Sum("ttft_ms"), 0.0),
         "ttft_sq_sum": Coalesce(Sum(_square("ttft_ms")), 0.0),
     }, {
-        "_down": Exists(Feedback.objects.filter(decision_id=OuterRef("pk"), rating="down")),
-        "_up": Exists(Feedback.objects.filter(decision_id=OuterRef("pk"), rating="up")),
         "_llm_asked": RawSQL(llm_asked_sql, (), output_field=BooleanField()),
         "_llm_failed": RawSQL(llm_failed_sql, (), output_field=BooleanField()),
     }
@@ -196,41 +198,76 @@ def _add(into: dict, measures: dict) -> None:
         into[name] += measures[name]
 
 
+# Histograms and languages come back as one JSON object per group ({bucket: count}), built by
+# the database: a group's rows never reach Python one bucket at a time.
+_OBJECT_AGG = {"postgresql": "jsonb_object_agg", "sqlite": "json_group_object"}
+_VALUE_FIELDS = [_DIM_FIELDS.get(name, name) for name in DIMENSIONS]
+
+
+def _aware(hour) -> datetime:
+    if isinstance(hour, str):  # SQLite's truncation is text
+        hour = datetime.fromisoformat(hour)
+    return hour if hour.tzinfo else hour.replace(tzinfo=UTC)
+
+
+def _objects_per_group(inner, key_sql: str) -> list[tuple[tuple, dict]]:
+    """(dimension key, {key: count}) per group of `inner` (values(*_VALUE_FIELDS, key).annotate(samples))."""
+    sql, params = inner.query.sql_with_params()
+    columns = ", ".join(connection.ops.quote_name(name) for name in _VALUE_FIELDS)
+    aggregate = _OBJECT_AGG[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns}, {aggregate}({key_sql}, samples) FROM ({sql}) grouped GROUP BY {columns}",
+            params,
+        )
+        found = []
+        for *key, counts in cursor.fetchall():
+            key[0] = _aware(key[0])
+            found.append((tuple(key), json.loads(counts) if isinstance(counts, str) else counts))
+        return found
+
+
 def aggregate_range(router_id: int, start: datetime, end: datetime) -> tuple[dict, dict]:
     """{dimension key: measures} for HourlyRollup and HourlyTierRollup over [start, end)."""
     aggregates, flags = _aggregates()
-    value_fields = [_DIM_FIELDS.get(name, name) for name in DIMENSIONS]
     full: dict[tuple, dict] = defaultdict(_empty_measures)
-    by_tier: dict[tuple, dict] = defaultdict(_empty_measures)
-    rows = _dimensioned(router_id, start, end).annotate(**flags).values(*value_fields)
+    rows = _dimensioned(router_id, start, end).annotate(**flags).values(*_VALUE_FIELDS)
     # Aliased: "cached", "blocked" and "reasked" are also the columns the filters read.
     aliased = {f"agg_{name}": aggregate for name, aggregate in aggregates.items()}
     for row in rows.annotate(**aliased):
-        measures = {name: row[f"agg_{name}"] for name in (*COUNTERS, *SUMS)}
-        _add(full[_key(row, DIMENSIONS)], measures)
-        _add(by_tier[_key(row, TIER_DIMENSIONS)], measures)
+        measures = full[_key(row, DIMENSIONS)]
+        for name in (*COUNTERS, *SUMS):
+            measures[name] = row[f"agg_{name}"]
     for hist_name, column in HISTOGRAMS.items():
         counted = (
             _dimensioned(router_id, start, end)
             .filter(**{f"{column}__isnull": False})
             .annotate(bucket=_bucket(column))
-            .values(*value_fields, "bucket")
+            .values(*_VALUE_FIELDS, "bucket")
             .annotate(samples=Count("pk"))
         )
-        for row in counted:
-            index = str(min(int(row["bucket"]), histograms.LAST_BUCKET))
-            for table, dimensions in ((full, DIMENSIONS), (by_tier, TIER_DIMENSIONS)):
-                histogram = table[_key(row, dimensions)][hist_name]
-                histogram[index] = histogram.get(index, 0) + row["samples"]
+        for key, histogram in _objects_per_group(
+            counted,
+            f"CAST(LEAST(bucket, {histograms.LAST_BUCKET}) AS INTEGER)"
+            if connection.vendor == "postgresql"
+            else f"CAST(MIN(bucket, {histograms.LAST_BUCKET}) AS INTEGER)",
+        ):
+            full[key][hist_name] = histogram
     spoken = (
         _dimensioned(router_id, start, end)
-        .values(*value_fields, "language")
+        .values(*_VALUE_FIELDS, "language")
         .annotate(samples=Count("pk"))
     )
-    for row in spoken:
-        for table, dimensions in ((full, DIMENSIONS), (by_tier, TIER_DIMENSIONS)):
-            languages = table[_key(row, dimensions)]["languages"]
-            languages[row["language"]] = languages.get(row["language"], 0) + row["samples"]
+    for key, languages in _objects_per_group(spoken, "language"):
+        full[key]["languages"] = languages
+    by_tier: dict[tuple, dict] = defaultdict(_empty_measures)
+    positions = [DIMENSIONS.index(name) for name in TIER_DIMENSIONS]
+    for key, measures in full.items():
+        merged = by_tier[tuple(key[i] for i in positions)]
+        _add(merged, measures)
+        for name in (*HISTOGRAMS, "languages"):
+            for bucket, count in measures[name].items():
+                merged[name][bucket] = merged[name].get(bucket, 0) + count
     return full, by_tier
 
 

@@ -107,3 +107,15 @@ def generated_traffic(router, *, seed: int = 7, count: int = 600, days: int = 3)
 @pytest.fixture
 def traffic(demo_router):
     return generated_traffic(demo_router)
+
+
+@pytest.fixture(autouse=True)
+def _decision_log_quiet():
+    """No background flusher (it would write outside the test's transaction); nothing left queued."""
+    from analytics.decision_log import decision_log
+
+    autostart = decision_log.autostart
+    decision_log.autostart = False
+    yield
+    decision_log.discard()
+    decision_log.autostart = autostart
