@@ -172,8 +172,12 @@ CHARTS = {
         y_title="Estimated USD per query",
     ),
     "latency_tier": lambda t: grouped_bars(
-        t, category="tier", series="measure", values=("p50 ms", "p95 ms"), y_title="Latency (ms)"
-    ),
+        t,
+        category="tier",
+        series="measure",
+        values=("p50 ms", "p95 ms"),
+        y_title="Latency (ms, log scale)",
+    ).update_yaxes(type="log", rangemode="normal"),
     "latency_time": lambda t: lines(
         t, series="tier", value="p95 ms", y_title="p95 routing latency (ms)"
     ),

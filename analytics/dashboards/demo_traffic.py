@@ -23,13 +23,12 @@ from django.utils import timezone
 from analytics.dashboards.rollups import rollup_run
 from analytics.decision_log import decision_rows_write
 from analytics.models import DecisionLog, Feedback
-from routing.decide import decide_batch
+from routing.decide import decide
 from routing.models import Router
 from routing.schemas import DECISION_PUBLIC_FIELDS
 
 MARK = {"demo": "traffic"}
 FEEDBACK_COMMENT = "demo traffic"
-BATCH = 256
 OUT_OF_SCOPE = [
     "what's the weather in lisbon tomorrow",
     "write me a haiku about autumn",
@@ -129,7 +128,7 @@ def _moments(rng: random.Random, count: int, days: int, now: datetime) -> list[d
 def demo_traffic_generate(
     *,
     router: Router,
-    count: int = 3000,
+    count: int = 2500,
     days: int = 30,
     seed: int = 14,
     now: datetime | None = None,
@@ -146,52 +145,43 @@ def demo_traffic_generate(
     moments = _moments(rng, count, days, now)
     last_week = now - timedelta(days=7)
     queries = [
-        _vary(rng.choice(cancels if moment >= last_week and rng.random() < 0.25 else texts), rng)
+        _vary(rng.choice(cancels if moment >= last_week and rng.random() < 0.45 else texts), rng)
         for moment in moments
     ]
     rows, feedback = [], []
-    for offset in range(0, count, BATCH):
-        chunk = queries[offset : offset + BATCH]
-        for query, moment, decision in zip(
-            chunk,
-            moments[offset : offset + BATCH],
-            decide_batch(router=router, queries=chunk),
-            strict=True,
-        ):
-            gateway = decision.tier is not None and rng.random() < 0.4
-            facts = (
-                _gateway_facts(decision, tiers, rng, last_week=moment >= last_week)
-                if gateway
-                else {}
-            )
-            row = DecisionLog(
-                id=uuid.uuid4(),
-                router_id=router.pk,
-                query=query,
-                user_ref=f"demo-user-{rng.randint(1, 120)}",
-                session_ref=f"demo-session-{rng.randint(1, 900)}",
-                metadata=MARK,
-                trace=decision.trace,
-                channel="gateway" if gateway else "api",
-                language=rng.choice(LANGUAGES),
-                reasked=rng.random() < 0.03,
-                created_at=moment,
-                **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
-                **facts,
-            )
-            rows.append(row)
-            draw = rng.random()
-            rating = (
-                "down"
-                if draw < (0.09 if row.intent is None else 0.04)
-                else "up"
-                if draw < 0.14
-                else None
-            )
-            if rating:
-                feedback.append(
-                    Feedback(decision_id=row.id, rating=rating, comment=FEEDBACK_COMMENT)
-                )
+    # One query per call, as the route API does: a batch would give every decision its latency.
+    for query, moment in zip(queries, moments, strict=True):
+        decision = decide(router=router, query=query)
+        gateway = decision.tier is not None and rng.random() < 0.4
+        facts = (
+            _gateway_facts(decision, tiers, rng, last_week=moment >= last_week) if gateway else {}
+        )
+        row = DecisionLog(
+            id=uuid.uuid4(),
+            router_id=router.pk,
+            query=query,
+            user_ref=f"demo-user-{rng.randint(1, 120)}",
+            session_ref=f"demo-session-{rng.randint(1, 900)}",
+            metadata=MARK,
+            trace=decision.trace,
+            channel="gateway" if gateway else "api",
+            language=rng.choice(LANGUAGES),
+            reasked=rng.random() < 0.03,
+            created_at=moment,
+            **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
+            **facts,
+        )
+        rows.append(row)
+        draw = rng.random()
+        rating = (
+            "down"
+            if draw < (0.09 if row.intent is None else 0.04)
+            else "up"
+            if draw < 0.14
+            else None
+        )
+        if rating:
+            feedback.append(Feedback(decision_id=row.id, rating=rating, comment=FEEDBACK_COMMENT))
     with transaction.atomic():
         for start in range(0, len(rows), 500):
             decision_rows_write(rows[start : start + 500])

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Sum
 
-from analytics.dashboards.models import HourlyRollup, HourlyTierRollup
+from analytics.dashboards.models import HourlyIntentRollup, HourlyTierRollup
 from analytics.dashboards.reports import NO_INTENT, NO_TIER, Table
 from analytics.dashboards.rollups import hour_floor
 from analytics.dashboards.stats import jensen_shannon
@@ -40,7 +40,7 @@ def drift_of(router, now: datetime) -> list[Drift]:
     end = hour_floor(now) + timedelta(hours=1)
     week_start, history_start = end - WEEK, end - 5 * WEEK
     found = []
-    for dimension, model in (("intent", HourlyRollup), ("tier", HourlyTierRollup)):
+    for dimension, model in (("intent", HourlyIntentRollup), ("tier", HourlyTierRollup)):
         this_week = _counts(model, dimension, router, week_start, end)
         previous = _counts(model, dimension, router, history_start, week_start)
         divergence = jensen_shannon(this_week, previous)
@@ -48,7 +48,8 @@ def drift_of(router, now: datetime) -> list[Drift]:
             f"drift_{dimension}",
             f"{dimension.title()} distribution: this week vs the previous four weeks",
             (dimension, "this week", "this week %", "previous 4 weeks", "previous %"),
-            note="Jensen-Shannon divergence (0 = same mix, 1 = disjoint): "
+            note="Always the last 7 days against the 28 before (the time range does not apply). "
+            "Jensen-Shannon divergence (0 = same mix, 1 = disjoint): "
             + ("n/a (a period has no traffic)" if divergence is None else f"{divergence:.4f}"),
         )
         this_total, previous_total = sum(this_week.values()), sum(previous.values())

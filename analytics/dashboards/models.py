@@ -4,7 +4,9 @@ Two tables with the same measures: `HourlyRollup` keeps every dimension (router,
 tier, stage, channel, experiment id and arm: what per-intent charts and per-arm results read);
 `HourlyTierRollup` keeps only router, hour, tier and channel, a few rows per hour, so the
 per-tier charts and percentiles over a month read thousands of rows instead of hundreds of
-thousands. Both are rewritten together, one hour at a time, by analytics.dashboards.rollups.
+thousands; `HourlyIntentRollup` counts decisions per router, hour, intent and channel for the
+per-intent charts and drift. All three are rewritten together, one hour at a time, by
+analytics.dashboards.rollups.
 """
 
 from __future__ import annotations
@@ -91,6 +93,24 @@ class HourlyTierRollup(RollupMeasures):
 
     def __str__(self) -> str:
         return f"{self.router_id} {self.hour:%Y-%m-%d %H}h {self.tier}: {self.decisions}"
+
+
+class HourlyIntentRollup(models.Model):
+    """Decisions per router, hour, intent and channel: what per-intent charts and drift read."""
+
+    router = models.ForeignKey("routing.Router", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    intent = models.CharField(max_length=64, blank=True, default="")  # "" = no intent
+    channel = models.CharField(max_length=16)
+    decisions = models.PositiveIntegerField()
+
+    objects = RollupQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["router", "hour"], name="intent_rollup_router_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.router_id} {self.hour:%Y-%m-%d %H}h {self.intent}: {self.decisions}"
 
 
 class RollupState(models.Model):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from analytics.dashboards import histograms
-from analytics.dashboards.models import HourlyRollup, HourlyTierRollup
+from analytics.dashboards.models import HourlyIntentRollup, HourlyTierRollup
 from analytics.dashboards.stats import mean_interval, wilson
 from analytics.dashboards.timespan import Span
 
@@ -76,7 +77,7 @@ def traffic_tables(router, span: Span) -> list[Table]:
         (_label(bucket, span), _tier(tier), n, round(100 * n / totals[bucket], 1))
         for bucket, tier, n in cells
     ]
-    intents = _rollups(HourlyRollup, span, router)
+    intents = _rollups(HourlyIntentRollup, span, router)
     top = [
         row["intent"]
         for row in intents.values("intent")
@@ -251,20 +252,34 @@ LATENCY_KINDS = (
 )
 
 
+def _merged_histograms(
+    queryset, column: str, groups: tuple[str, ...]
+) -> dict[tuple, dict[int, int]]:
+    """{group: merged histogram} of `column` over `queryset`, added up in the database."""
+    sql, params = queryset.values(*groups, column).query.sql_with_params()
+    names = ", ".join(connection.ops.quote_name(name) for name in groups)
+    each = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+    cast = "::bigint" if connection.vendor == "postgresql" else ""
+    merged: dict[tuple, dict[int, int]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {names}, kv.key, SUM(kv.value{cast}) FROM ({sql}) rolled, "
+            f"{each}(rolled.{connection.ops.quote_name(column)}) kv GROUP BY {names}, kv.key",
+            params,
+        )
+        for *group, bucket, count in cursor.fetchall():
+            merged[tuple(group)][int(bucket)] = int(count)
+    return merged
+
+
+def _aware(moment) -> datetime:
+    if isinstance(moment, str):  # SQLite's truncation is text
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def latency_tables(router, span: Span) -> list[Table]:
-    merged: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    over_time: dict[tuple[datetime, str], dict[int, int]] = defaultdict(dict)
-    rows = (
-        _rollups(HourlyTierRollup, span, router)
-        .annotate(bucket=_bucket(span))
-        .values_list("bucket", "tier", *(column for _, column in LATENCY_KINDS))
-    )
-    for bucket, tier, *hists in rows:
-        for (kind, _), hist in zip(LATENCY_KINDS, hists, strict=True):
-            if hist:
-                histograms.histogram_add(merged[(_tier(tier), kind)], hist)
-        if hists[0]:
-            histograms.histogram_add(over_time[(bucket, _tier(tier))], hists[0])
+    rolled = _rollups(HourlyTierRollup, span, router)
     by_tier = Table(
         "latency_tier",
         "Latency per tier (ms): p50 / p95 / p99",
@@ -272,25 +287,32 @@ def latency_tables(router, span: Span) -> list[Table]:
         note=f"Percentiles from log-spaced histograms: within {histograms.RELATIVE_ERROR:.1%} "
         "of the exact value. Provider and first-token latency only for gateway answers.",
     )
-    for (tier, kind), hist in sorted(merged.items()):
-        by_tier.rows.append(
-            (
-                tier,
-                kind,
-                sum(hist.values()),
-                *(_ms(histograms.percentile(hist, q)) for q in (50, 95, 99)),
+    for kind, column in LATENCY_KINDS:
+        for (tier,), hist in sorted(_merged_histograms(rolled, column, ("tier",)).items()):
+            by_tier.rows.append(
+                (
+                    _tier(tier),
+                    kind,
+                    sum(hist.values()),
+                    *(_ms(histograms.percentile(hist, q)) for q in (50, 95, 99)),
+                )
             )
-        )
+    by_tier.rows.sort(key=lambda row: (row[0], row[1]))
     timeline = Table(
         "latency_time",
         "Routing decision latency over time (ms)",
         ("time", "tier", "samples", "p50 ms", "p95 ms"),
     )
-    for (bucket, tier), hist in sorted(over_time.items()):
+    over_time = _merged_histograms(
+        rolled.annotate(bucket=_bucket(span)), "latency_hist", ("bucket", "tier")
+    )
+    for (bucket, tier), hist in sorted(
+        over_time.items(), key=lambda item: (_aware(item[0][0]), item[0][1])
+    ):
         timeline.rows.append(
             (
-                _label(bucket, span),
-                tier,
+                _label(_aware(bucket), span),
+                _tier(tier),
                 sum(hist.values()),
                 _ms(histograms.percentile(hist, 50)),
                 _ms(histograms.percentile(hist, 95)),

@@ -38,7 +38,12 @@ from django.db.models.functions import Coalesce, Floor, Greatest, Ln, TruncHour
 from django.utils import timezone
 
 from analytics.dashboards import histograms
-from analytics.dashboards.models import HourlyRollup, HourlyTierRollup, RollupState
+from analytics.dashboards.models import (
+    HourlyIntentRollup,
+    HourlyRollup,
+    HourlyTierRollup,
+    RollupState,
+)
 from analytics.models import DecisionLog, Feedback
 from routing.models import Router
 
@@ -47,6 +52,7 @@ CHUNK_HOURS = 24  # hours aggregated per query: bounds the memory one query's gr
 
 DIMENSIONS = ("hour", "intent", "tier", "stage", "channel", "experiment_id", "experiment_arm")
 TIER_DIMENSIONS = ("hour", "tier", "channel")
+INTENT_DIMENSIONS = ("hour", "intent", "channel")
 COUNTERS = (
     "decisions",
     "cached",
@@ -271,6 +277,14 @@ def aggregate_range(router_id: int, start: datetime, end: datetime) -> tuple[dic
     return full, by_tier
 
 
+def _per_intent(full: dict) -> dict:
+    positions = [DIMENSIONS.index(name) for name in INTENT_DIMENSIONS]
+    counts: dict[tuple, int] = defaultdict(int)
+    for key, measures in full.items():
+        counts[tuple(key[i] for i in positions)] += measures["decisions"]
+    return {key: {"decisions": n} for key, n in counts.items()}
+
+
 def _contiguous(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
     """Sorted hours as [start, end) ranges of at most CHUNK_HOURS."""
     ranges: list[tuple[datetime, datetime]] = []
@@ -297,6 +311,7 @@ def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
             for model, table, dimensions in (
                 (HourlyRollup, full, DIMENSIONS),
                 (HourlyTierRollup, by_tier, TIER_DIMENSIONS),
+                (HourlyIntentRollup, _per_intent(full), INTENT_DIMENSIONS),
             ):
                 model.objects.filter(router_id=router_id, hour__gte=start, hour__lt=end).delete()
                 model.objects.bulk_create(

@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--router", default="support", help="Router slug (default: support).")
-        parser.add_argument("--count", type=int, default=3000, help="Decisions (default 3000).")
+        parser.add_argument("--count", type=int, default=2500, help="Decisions (default 2500).")
         parser.add_argument("--days", type=int, default=30, help="Days back (default 30).")
         parser.add_argument("--remove", action="store_true", help="Delete the demo traffic.")
         parser.add_argument(
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, router="support", count=3000, days=30, remove=False, if_empty=False, **options
+        self, *args, router="support", count=2500, days=30, remove=False, if_empty=False, **options
     ):
         target = Router.objects.filter(slug=router).first()
         if target is None:
