@@ -95,7 +95,9 @@ def main() -> None:
             times.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, url
         everything += times
-        print(f"{url:<60} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} {max(times):8.1f}")
+        print(
+            f"{url:<60} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} {max(times):8.1f}"
+        )
     print(
         f"all pages: {len(everything)} requests, p50 {statistics.median(everything):.1f} ms, "
         f"p95 {percentile(everything, 95):.1f} ms, max {max(everything):.1f} ms"

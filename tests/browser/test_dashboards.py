@@ -18,7 +18,9 @@ def _login(page, live_server):
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_dashboard_sections_with_generated_traffic(transactional_db, live_server, page, operator, demo_router, settings, artifacts):
+def test_dashboard_sections_with_generated_traffic(
+    transactional_db, live_server, page, operator, demo_router, settings, artifacts
+):
     settings.DEBUG = True
     demo_traffic_generate(router=demo_router, count=1500, days=30)
     _login(page, live_server)

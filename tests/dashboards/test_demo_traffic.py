@@ -35,8 +35,8 @@ def test_generated_traffic_is_routed_marked_and_rolled_up(demo_router, settings)
 
 
 def test_remove_deletes_exactly_the_demo_rows_and_their_rollups(demo_router, settings):
-    from tests.dashboards.conftest import NOW, decision_row
     from analytics.decision_log import decision_rows_write
+    from tests.dashboards.conftest import NOW, decision_row
 
     settings.DEBUG = True
     settings.SEMROUTE_DECISION_RETENTION_DAYS = 0

@@ -33,8 +33,11 @@ def _samples(text: str, name: str, **labels) -> float:
 
 def _route(client, key, query, **extra):
     return client.post(
-        "/api/v1/routers/support/route", json.dumps({"query": query}), content_type="application/json",
-        headers={"X-API-Key": key}, **extra,
+        "/api/v1/routers/support/route",
+        json.dumps({"query": query}),
+        content_type="application/json",
+        headers={"X-API-Key": key},
+        **extra,
     )
 
 
@@ -51,15 +54,22 @@ def test_recorded_decisions_are_counted_by_router_intent_tier_stage_and_cache(cl
     after = client.get("/metrics")
     assert after.status_code == 200 and after["Content-Type"].startswith("text/plain")
     text = after.content.decode()
-    labels = {"router": "support", "intent": decision["intent"], "tier": decision["tier"], "channel": "api"}
-    total = _samples(text, "semroute_decisions_total", **labels) - _samples(before, "semroute_decisions_total", **labels)
+    labels = {
+        "router": "support",
+        "intent": decision["intent"],
+        "tier": decision["tier"],
+        "channel": "api",
+    }
+    total = _samples(text, "semroute_decisions_total", **labels) - _samples(
+        before, "semroute_decisions_total", **labels
+    )
     cached = _samples(text, "semroute_decisions_total", cached="true", **labels) - _samples(
         before, "semroute_decisions_total", cached="true", **labels
     )
     assert (total, cached) == (2, 1)
-    latency = _samples(text, "semroute_decision_latency_seconds_count", router="support") - _samples(
-        before, "semroute_decision_latency_seconds_count", router="support"
-    )
+    latency = _samples(
+        text, "semroute_decision_latency_seconds_count", router="support"
+    ) - _samples(before, "semroute_decision_latency_seconds_count", router="support")
     assert latency == 2
     assert "semroute_decision_log_pending" in text
 
@@ -72,12 +82,30 @@ def test_gateway_facts_count_provider_calls_errors_tokens_and_escalations(demo_r
     facts = {
         "escalations": 1,
         "attempts": [
-            {"tier": "cheap", "provider": "openai", "outcome": "timeout", "latency_ms": 30000.0, "error": "timeout", "prompt_tokens": 10, "completion_tokens": 0},
-            {"tier": "middle", "provider": "openai", "outcome": "ok", "latency_ms": 900.0, "error": "", "prompt_tokens": 10, "completion_tokens": 42},
+            {
+                "tier": "cheap",
+                "provider": "openai",
+                "outcome": "timeout",
+                "latency_ms": 30000.0,
+                "error": "timeout",
+                "prompt_tokens": 10,
+                "completion_tokens": 0,
+            },
+            {
+                "tier": "middle",
+                "provider": "openai",
+                "outcome": "ok",
+                "latency_ms": 900.0,
+                "error": "",
+                "prompt_tokens": 10,
+                "completion_tokens": 42,
+            },
         ],
     }
     before = client.get("/metrics").content.decode()
-    decision_observe(router_slug="support", decision=decision, channel="gateway", gateway_facts=facts)
+    decision_observe(
+        router_slug="support", decision=decision, channel="gateway", gateway_facts=facts
+    )
     text = client.get("/metrics").content.decode()
 
     def delta(name, **labels):
@@ -120,7 +148,9 @@ def test_with_a_token_every_caller_needs_it(client, db, settings):
         response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["error"]["code"] == "not_authenticated"
-    ok = client.get("/metrics", REMOTE_ADDR="10.1.2.3", headers={"Authorization": "Bearer scrape-me"})
+    ok = client.get(
+        "/metrics", REMOTE_ADDR="10.1.2.3", headers={"Authorization": "Bearer scrape-me"}
+    )
     assert ok.status_code == 200
     assert client.post("/metrics").status_code == 405
 
@@ -139,15 +169,28 @@ def test_under_gunicorn_every_worker_answers_with_the_whole_servers_count(demo_r
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"],
+        "DATABASE_URL": os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        + "/"
+        + connection.settings_dict["NAME"],
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "semroute_site/gunicorn.conf.py", "semroute_site.wsgi"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "semroute_site/gunicorn.conf.py",
+            "semroute_site.wsgi",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -163,7 +206,11 @@ def test_under_gunicorn_every_worker_answers_with_the_whole_servers_count(demo_r
             request = urllib.request.Request(
                 base + "/api/v1/routers/support/route",
                 data=json.dumps({"query": f"where is my parcel number {i}"}).encode(),
-                headers={"Content-Type": "application/json", "X-API-Key": key, "Connection": "close"},
+                headers={
+                    "Content-Type": "application/json",
+                    "X-API-Key": key,
+                    "Connection": "close",
+                },
             )
             assert urllib.request.urlopen(request, timeout=30).status == 200
         pids, counts = set(), []
@@ -171,8 +218,10 @@ def test_under_gunicorn_every_worker_answers_with_the_whole_servers_count(demo_r
             text = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
             counts.append(_samples(text, "semroute_decisions_total", router="support"))
             pids |= {
-                sample.labels.get("pid") for family in text_string_to_metric_families(text)
-                for sample in family.samples if sample.name == "semroute_decision_log_pending"
+                sample.labels.get("pid")
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+                if sample.name == "semroute_decision_log_pending"
             }
         assert counts == [12.0] * 8
     finally:
