@@ -7,7 +7,9 @@
 2. The same again for only the hours a 5-minute beat run rewrites (no late rows: the lookback).
 3. Every dashboard page (5 sections, per router and across routers, 7 and 30 days, plus a CSV),
    requested `--requests` times each through Django's test client in this process (the whole
-   view: queries, plotly figures, template; no network), reported as p50 / p95 / max in ms.
+   view: queries, plotly figures, template; no network), p50 / p95 in ms: cold (the cache
+   emptied before each request: the first view after a rollup run) and warm (the section's
+   tables cached until the next rollup run, what every other request gets).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -84,24 +87,30 @@ def main() -> None:
             for span in ("7d", "30d"):
                 pages.append(f"{scope}/{section}/?range={span}")
     pages.append(f"/r/{router.slug}/dashboard/traffic/csv/traffic_intent/?range=30d")
-    everything = []
-    print(f"{'page':<60} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    # Cold: the cache emptied before every request (the first view after a rollup run).
+    # Warm: what every later request until the next rollup run gets.
+    results = {"cold": [], "warm": []}
+    print(f"{'page':<60} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}")
     for url in pages:
-        assert client.get(url).status_code == 200, url  # warm: first compile of templates
-        times = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        everything += times
+        assert client.get(url).status_code == 200, url  # first compile of the templates
+        line = []
+        for mode in ("cold", "warm"):
+            times = []
+            for _ in range(args.requests):
+                if mode == "cold":
+                    cache.clear()
+                started = time.perf_counter()
+                response = client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, url
+            results[mode] += times
+            line += [statistics.median(times), percentile(times, 95)]
+        print(f"{url:<60} " + " ".join(f"{value:9.1f}" for value in line))
+    for mode, times in results.items():
         print(
-            f"{url:<60} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} {max(times):8.1f}"
+            f"all pages, {mode}: {len(times)} requests, p50 {statistics.median(times):.1f} ms, "
+            f"p95 {percentile(times, 95):.1f} ms, max {max(times):.1f} ms"
         )
-    print(
-        f"all pages: {len(everything)} requests, p50 {statistics.median(everything):.1f} ms, "
-        f"p95 {percentile(everything, 95):.1f} ms, max {max(everything):.1f} ms"
-    )
 
 
 if __name__ == "__main__":

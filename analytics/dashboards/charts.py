@@ -1,12 +1,16 @@
-"""Plotly figures of the dashboards' tables (analytics.dashboards.reports), and nothing else."""
+"""Plotly figures of the dashboards' tables (analytics.dashboards.reports), and nothing else.
+
+Figures are plain plotly dicts rendered without validation: building them as go.Figure objects
+took about 100 ms per chart (plotly validates every property), most of a page's time.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-import plotly.graph_objects as go
+import plotly.io as pio
 
-from analytics.charts import LAYOUT, figure_html
+from analytics.charts import LAYOUT
 from analytics.dashboards.reports import Table
 
 PALETTE = (
@@ -21,26 +25,37 @@ PALETTE = (
     "#667085",
 )
 GRID = "#eef0f3"
+CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def _layout(
-    figure: go.Figure, table: Table, *, x_title: str, y_title: str, height: int = 340
-) -> go.Figure:
-    figure.update_layout(
-        **LAYOUT,
-        height=height,
-        title={"text": table.title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
-        legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
-        hovermode="x unified",
-    )
-    figure.update_layout(margin={"t": 40, "b": 10, "l": 10, "r": 10})
-    figure.update_xaxes(title_text=x_title, automargin=True, gridcolor=GRID)
-    figure.update_yaxes(title_text=y_title, automargin=True, gridcolor=GRID, rangemode="tozero")
-    return figure
+def _axis(title: str, **extra) -> dict:
+    return {"title": {"text": title}, "automargin": True, "gridcolor": GRID, **extra}
+
+
+def _figure(traces: list[dict], table: Table, *, x_title: str, y_title: str, **layout) -> dict:
+    return {
+        "data": traces,
+        "layout": {
+            # A template is a name only go.Figure resolves; "none" (no template) is the default here.
+            **{key: value for key, value in LAYOUT.items() if key != "template"},
+            "height": 340,
+            "margin": {"t": 40, "b": 10, "l": 10, "r": 10},
+            "title": {"text": table.title, "font": {"size": 13}, "x": 0, "xanchor": "left"},
+            "legend": {"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"},
+            "hovermode": "x unified",
+            "xaxis": _axis(x_title),
+            "yaxis": _axis(y_title, rangemode="tozero"),
+            **layout,
+        },
+    }
+
+
+def _columns(table: Table) -> dict[str, int]:
+    return {name: index for index, name in enumerate(table.columns)}
 
 
 def _series(table: Table, x: str, series: str, value: str) -> dict[str, tuple[list, list]]:
-    columns = {name: index for index, name in enumerate(table.columns)}
+    columns = _columns(table)
     grouped: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for row in table.rows:
         xs, ys = grouped[str(row[columns[series]])]
@@ -49,39 +64,68 @@ def _series(table: Table, x: str, series: str, value: str) -> dict[str, tuple[li
     return dict(grouped)
 
 
-def stacked_bars(table: Table, *, series: str, value: str, y_title: str) -> go.Figure:
-    figure = go.Figure()
-    for index, (name, (xs, ys)) in enumerate(_series(table, "time", series, value).items()):
-        figure.add_bar(x=xs, y=ys, name=name, marker_color=PALETTE[index % len(PALETTE)])
-    figure.update_layout(barmode="stack", bargap=0.15)
-    return _layout(figure, table, x_title="Time (UTC)", y_title=y_title)
+def _color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
 
 
-def lines(table: Table, *, series: str, value: str, y_title: str) -> go.Figure:
-    figure = go.Figure()
-    for index, (name, (xs, ys)) in enumerate(_series(table, "time", series, value).items()):
-        figure.add_scatter(
-            x=xs,
-            y=ys,
-            name=name,
-            mode="lines+markers",
-            line={"color": PALETTE[index % len(PALETTE)]},
-        )
-    return _layout(figure, table, x_title="Time (UTC)", y_title=y_title)
+def stacked_bars(table: Table, *, series: str, value: str, y_title: str) -> dict:
+    traces = [
+        {"type": "bar", "x": xs, "y": ys, "name": name, "marker": {"color": _color(index)}}
+        for index, (name, (xs, ys)) in enumerate(_series(table, "time", series, value).items())
+    ]
+    return _figure(
+        traces, table, x_title="Time (UTC)", y_title=y_title, barmode="stack", bargap=0.15
+    )
 
 
-def cost_lines(table: Table) -> go.Figure:
-    columns = {name: index for index, name in enumerate(table.columns)}
+def lines(table: Table, *, series: str, value: str, y_title: str) -> dict:
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": xs,
+            "y": ys,
+            "name": name,
+            "line": {"color": _color(index)},
+        }
+        for index, (name, (xs, ys)) in enumerate(_series(table, "time", series, value).items())
+    ]
+    return _figure(traces, table, x_title="Time (UTC)", y_title=y_title)
+
+
+def cost_lines(table: Table) -> dict:
+    columns = _columns(table)
     xs = [row[0] for row in table.rows]
-    figure = go.Figure()
+    traces = []
     for index, name in enumerate(("estimated $", "baseline $", "actual $ (gateway)")):
         ys = [row[columns[name]] for row in table.rows]
         if any(y is not None for y in ys):
             label = {"baseline $": "everything on the most expensive tier $"}.get(name, name)
-            figure.add_scatter(
-                x=xs, y=ys, name=label, mode="lines+markers", line={"color": PALETTE[index]}
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": xs,
+                    "y": ys,
+                    "name": label,
+                    "line": {"color": _color(index)},
+                }
             )
-    return _layout(figure, table, x_title="Time (UTC)", y_title="Cost (USD)")
+    return _figure(traces, table, x_title="Time (UTC)", y_title="Cost (USD)")
+
+
+def _error_bars(rows: list[tuple], ys: list, low: int, high: int) -> dict:
+    def gap(a, b):
+        return 0 if a is None or b is None else a - b
+
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [gap(row[high], y) for row, y in zip(rows, ys, strict=True)],
+        "arrayminus": [gap(y, row[low]) for row, y in zip(rows, ys, strict=True)],
+        "thickness": 1.2,
+        "color": "#344054",
+    }
 
 
 def bars_with_interval(
@@ -93,62 +137,74 @@ def bars_with_interval(
     low: str,
     high: str,
     y_title: str,
-) -> go.Figure:
-    columns = {name: index for index, name in enumerate(table.columns)}
+) -> dict:
+    columns = _columns(table)
     groups: dict[str, list[tuple]] = defaultdict(list)
     for row in table.rows:
         groups[str(row[columns[series]]) if series else value].append(row)
-    figure = go.Figure()
+    traces = []
     for index, (name, rows) in enumerate(groups.items()):
         ys = [row[columns[value]] for row in rows]
-        figure.add_bar(
-            x=[str(row[columns[category]]) for row in rows],
-            y=ys,
-            name=name,
-            marker_color=PALETTE[index % len(PALETTE)],
-            error_y={
-                "type": "data",
-                "symmetric": False,
-                "array": [
-                    (row[columns[high]] - y)
-                    if y is not None and row[columns[high]] is not None
-                    else 0
-                    for row, y in zip(rows, ys, strict=True)
-                ],
-                "arrayminus": [
-                    (y - row[columns[low]])
-                    if y is not None and row[columns[low]] is not None
-                    else 0
-                    for row, y in zip(rows, ys, strict=True)
-                ],
-                "thickness": 1.2,
-                "color": "#344054",
-            },
+        traces.append(
+            {
+                "type": "bar",
+                "x": [str(row[columns[category]]) for row in rows],
+                "y": ys,
+                "name": name,
+                "marker": {"color": _color(index)},
+                "error_y": _error_bars(rows, ys, columns[low], columns[high]),
+            }
         )
-    figure.update_layout(barmode="group", bargap=0.25)
-    return _layout(figure, table, x_title=category.title(), y_title=y_title)
+    return _figure(
+        traces,
+        table,
+        x_title=category.title(),
+        y_title=y_title,
+        barmode="group",
+        bargap=0.25,
+        hovermode="closest",
+        showlegend=series is not None,
+    )
 
 
 def grouped_bars(
-    table: Table, *, category: str, values: tuple[str, ...], y_title: str, series: str | None = None
-) -> go.Figure:
-    columns = {name: index for index, name in enumerate(table.columns)}
-    figure = go.Figure()
-    index = 0
+    table: Table,
+    *,
+    category: str,
+    values: tuple[str, ...],
+    y_title: str,
+    series: str | None = None,
+    log: bool = False,
+) -> dict:
+    columns = _columns(table)
     groups: dict[str, list[tuple]] = defaultdict(list)
     for row in table.rows:
         groups[str(row[columns[series]]) if series else ""].append(row)
+    traces = []
     for group, rows in groups.items():
         for value in values:
-            figure.add_bar(
-                x=[str(row[columns[category]]) for row in rows],
-                y=[row[columns[value]] for row in rows],
-                name=f"{group} {value}".strip(),
-                marker_color=PALETTE[index % len(PALETTE)],
+            traces.append(
+                {
+                    "type": "bar",
+                    "x": [str(row[columns[category]]) for row in rows],
+                    "y": [row[columns[value]] for row in rows],
+                    "name": f"{group} {value}".strip(),
+                    "marker": {"color": _color(len(traces))},
+                }
             )
-            index += 1
-    figure.update_layout(barmode="group", bargap=0.25, hovermode="closest")
-    return _layout(figure, table, x_title=category.title(), y_title=y_title)
+    figure = _figure(
+        traces,
+        table,
+        x_title=category.title(),
+        y_title=y_title,
+        barmode="group",
+        bargap=0.25,
+        hovermode="closest",
+        showlegend=len(traces) > 1,
+    )
+    if log:
+        figure["layout"]["yaxis"].update(type="log", rangemode="normal")
+    return figure
 
 
 CHARTS = {
@@ -177,7 +233,8 @@ CHARTS = {
         series="measure",
         values=("p50 ms", "p95 ms"),
         y_title="Latency (ms, log scale)",
-    ).update_yaxes(type="log", rangemode="normal"),
+        log=True,
+    ),
     "latency_time": lambda t: lines(
         t, series="tier", value="p95 ms", y_title="p95 routing latency (ms)"
     ),
@@ -210,8 +267,10 @@ CHARTS = {
 
 
 def chart_html(table: Table) -> str:
-    """The table's figure as HTML, or "" when it has no chart or no rows."""
+    """The table's figure as a <div> + script (plotly.js loads once in base.html), or ""."""
     build = CHARTS.get(table.key)
     if build is None or not table.rows:
         return ""
-    return figure_html(build(table))
+    return pio.to_html(
+        build(table), validate=False, full_html=False, include_plotlyjs=False, config=CONFIG
+    )

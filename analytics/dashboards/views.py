@@ -11,6 +11,8 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +23,7 @@ from analytics.alerts.models import Alert, AlertSettings
 from analytics.dashboards import reports
 from analytics.dashboards.charts import chart_html
 from analytics.dashboards.drift import drift_of
+from analytics.dashboards.models import RollupState
 from analytics.dashboards.timespan import PRESET_LABELS, span_from
 from routing.permissions import can_edit, require_edit, require_view, router_for
 
@@ -40,7 +43,28 @@ def _scope(request: HttpRequest, slug: str | None):
     return router_for(request.user, slug)
 
 
+CACHE_SECONDS = 600
+
+
 def _tables(section: str, router, span, now) -> list[reports.Table]:
+    """The section's tables, cached until the scope's next rollup run (they change only then)."""
+    states = (
+        RollupState.objects.filter(router=router) if router is not None else RollupState.objects
+    )
+    last_run = states.aggregate(last=Max("last_run_at"))["last"]
+    week = now.strftime("%Y%m%d%H") if section == "drift" else ""
+    key = (
+        f"semroute:dashboard:{router.pk if router else 'all'}:{section}:{span.query()}:"
+        f"{span.start:%Y%m%d%H}:{last_run.isoformat() if last_run else '-'}:{week}"
+    )
+    tables = cache.get(key)
+    if tables is None:
+        tables = _section_tables(section, router, span, now)
+        cache.set(key, tables, CACHE_SECONDS)
+    return tables
+
+
+def _section_tables(section: str, router, span, now) -> list[reports.Table]:
     if section == "traffic":
         tables = reports.traffic_tables(router, span)
         return tables if router is not None else [reports.router_summaries(span), *tables]

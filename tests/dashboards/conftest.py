@@ -112,10 +112,13 @@ def traffic(demo_router):
 @pytest.fixture(autouse=True)
 def _decision_log_quiet():
     """No background flusher (it would write outside the test's transaction); nothing left queued."""
+    from django.core.cache import cache
+
     from analytics.decision_log import decision_log
 
     autostart = decision_log.autostart
     decision_log.autostart = False
+    cache.clear()  # dashboard tables are cached per rollup run
     yield
     decision_log.discard()
     decision_log.autostart = autostart
