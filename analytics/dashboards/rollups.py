@@ -102,7 +102,7 @@ _LLM_SQL = {
         "WHERE json_extract(value, '$.stage') = 'llm')",
         "EXISTS (SELECT 1 FROM json_each(trace, '$.stages') "
         "WHERE json_extract(value, '$.stage') = 'llm' "
-        "AND COALESCE(json_extract(value, '$.outcome'), '') NOT LIKE 'chose %')",
+        "AND substr(COALESCE(json_extract(value, '$.outcome'), ''), 1, 6) != 'chose ')",
     ),
 }
 

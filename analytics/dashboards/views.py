@@ -11,8 +11,6 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,18 +20,9 @@ from analytics.alerts.forms import AlertSettingsForm
 from analytics.alerts.models import Alert, AlertSettings
 from analytics.dashboards import reports
 from analytics.dashboards.charts import chart_html
-from analytics.dashboards.drift import drift_of
-from analytics.dashboards.models import RollupState
+from analytics.dashboards.sections import SECTIONS, section_tables
 from analytics.dashboards.timespan import PRESET_LABELS, span_from
 from routing.permissions import can_edit, require_edit, require_view, router_for
-
-SECTIONS = {
-    "traffic": "Traffic",
-    "cost": "Cost",
-    "latency": "Latency",
-    "quality": "Quality",
-    "drift": "Drift",
-}
 
 
 def _scope(request: HttpRequest, slug: str | None):
@@ -41,42 +30,6 @@ def _scope(request: HttpRequest, slug: str | None):
         require_view(request.user)
         return None
     return router_for(request.user, slug)
-
-
-CACHE_SECONDS = 600
-
-
-def _tables(section: str, router, span, now) -> list[reports.Table]:
-    """The section's tables, cached until the scope's next rollup run (they change only then)."""
-    states = (
-        RollupState.objects.filter(router=router) if router is not None else RollupState.objects
-    )
-    last_run = states.aggregate(last=Max("last_run_at"))["last"]
-    week = now.strftime("%Y%m%d%H") if section == "drift" else ""
-    key = (
-        f"semroute:dashboard:{router.pk if router else 'all'}:{section}:{span.query()}:"
-        f"{span.start:%Y%m%d%H}:{last_run.isoformat() if last_run else '-'}:{week}"
-    )
-    tables = cache.get(key)
-    if tables is None:
-        tables = _section_tables(section, router, span, now)
-        cache.set(key, tables, CACHE_SECONDS)
-    return tables
-
-
-def _section_tables(section: str, router, span, now) -> list[reports.Table]:
-    if section == "traffic":
-        tables = reports.traffic_tables(router, span)
-        return tables if router is not None else [reports.router_summaries(span), *tables]
-    if section == "cost":
-        return reports.cost_tables(router, span)
-    if section == "latency":
-        return reports.latency_tables(router, span)
-    if section == "quality":
-        return reports.quality_tables(router, span)
-    if section == "drift":
-        return [drift.table for drift in drift_of(router, now)]
-    raise Http404("No such dashboard section.")
 
 
 @login_required
@@ -89,7 +42,7 @@ def dashboard(
         raise Http404("No such dashboard section.")
     now = timezone.now()
     span, problems = span_from(request.GET, now=now)
-    tables = _tables(section, router, span, now)
+    tables = section_tables(section=section, router=router, span=span, now=now)
     context = {
         "router": router,
         "section": section,
@@ -126,7 +79,14 @@ def dashboard_csv(
         raise Http404("No such dashboard section.")
     now = timezone.now()
     span, _ = span_from(request.GET, now=now)
-    table = next((t for t in _tables(section, router, span, now) if t.key == key), None)
+    table = next(
+        (
+            t
+            for t in section_tables(section=section, router=router, span=span, now=now)
+            if t.key == key
+        ),
+        None,
+    )
     if table is None:
         raise Http404("No such chart in this section.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")

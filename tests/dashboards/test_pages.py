@@ -130,3 +130,26 @@ def test_cost_page_says_actual_is_empty_until_the_gateway_answers(
     ).content.decode()
     assert "none yet: no decision was answered through the gateway this month" in body
     assert "$0.0030" in body  # estimated: 3 x $0.001
+
+
+def test_the_rollup_task_warms_what_the_pages_then_read(
+    client, viewer, demo_router, rolled, frozen_now
+):
+    from django.core.cache import cache
+
+    from analytics.dashboards import sections
+
+    assert sections.sections_warm(now=NOW) == 2 * 2 * 5  # (all routers, support) x (7d, 30d) x 5
+    calls = []
+    real = sections._computed
+    sections._computed = lambda *args: calls.append(args) or real(*args)
+    try:
+        client.force_login(viewer)
+        url = reverse("dashboards:router_section", args=[demo_router.slug, "latency"])
+        assert client.get(url + "?range=30d").status_code == 200
+        assert calls == []  # served from the warmed cache
+        cache.clear()
+        assert client.get(url + "?range=30d").status_code == 200
+        assert len(calls) == 1
+    finally:
+        sections._computed = real

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from analytics.alerts.services import alerts_evaluate
 from analytics.dashboards.rollups import retention_apply, rollup_run
+from analytics.dashboards.sections import sections_warm
 from routing.models import Router
 
 
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Retention: {retention_apply()} raw decisions deleted")
         if not no_alerts:
             alerts = alerts_evaluate()
+            sections_warm()
             self.stdout.write(
                 f"Alerts: {alerts.open} open ({alerts.opened} new, {alerts.resolved} resolved)"
             )
