@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py demo_traffic --if-empty
 	$(PY) manage.py ensure_operator
 	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
 

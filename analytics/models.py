@@ -134,6 +134,14 @@ class Feedback(models.Model):
 
 
 # The evaluations room keeps its models in its own module; imported here so Django registers them.
+# Dashboards and alerts keep their models in their rooms; imported here so Django registers them.
+from analytics.alerts.models import Alert, AlertSettings, WebhookDelivery  # noqa: E402, F401
+from analytics.dashboards.models import (  # noqa: E402, F401
+    HourlyIntentRollup,
+    HourlyRollup,
+    HourlyTierRollup,
+    RollupState,
+)
 from analytics.evaluations.models import (  # noqa: E402, F401
     EvaluationResult,
     EvaluationRun,

@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from analytics.decision_log import decision_log
+from analytics.metrics import decision_observe
 from analytics.models import CONSOLE_CHANNELS, DecisionLog, Feedback
 from routing.auth import KeyPrincipal, router_for_key
 from routing.engine.decision import Decision
@@ -85,6 +86,9 @@ def decision_record(
         **facts,
     )
     decision_log.append(row)
+    decision_observe(
+        router_slug=router.slug, decision=decision, channel=channel, gateway_facts=facts
+    )
     return row.id
 
 

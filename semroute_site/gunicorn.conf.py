@@ -6,6 +6,13 @@ when it exits (worker_exit) and at interpreter exit (atexit), so a graceful stop
 """
 
 import os
+import shutil
+import tempfile
+
+# prometheus-client's multiprocess mode (analytics/metrics.py): every worker writes its samples
+# under this folder and /metrics sums them. Set before any worker imports prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="semroute-metrics-")
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -27,3 +34,16 @@ def worker_exit(server, worker):
     server.log.info(
         "worker %s flushed its decision log (%d rows written)", worker.pid, decision_log.written
     )
+
+
+def on_starting(server):
+    # Samples of an earlier run would be summed into this one's.
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

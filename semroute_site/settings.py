@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # X-Forwarded-Proto and strip it from clients). The health check stays reachable over plain HTTP
 # for load balancers.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$", r"^metrics$"]  # load balancers, Prometheus
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "analytics.alerts.context.open_alerts",
             ],
         },
     },
@@ -158,6 +159,20 @@ SEMROUTE_REVIEW_DUPLICATE_SIMILARITY = env_float(
 
 # GET /api/v1/health shows hosts and driver errors only to a valid API key, or to all when set.
 SEMROUTE_HEALTH_DETAILS = env_bool("SEMROUTE_HEALTH_DETAILS", False)
+
+# Dashboards (analytics/dashboards, analytics/metrics.py, analytics/alerts): raw decisions older
+# than this many days are deleted after their hours are rolled up (0 keeps them forever); the
+# rollups are kept. GET /metrics needs this Bearer token when set, else only loopback callers.
+SEMROUTE_DECISION_RETENTION_DAYS = env_int("SEMROUTE_DECISION_RETENTION_DAYS", 90, minimum=0)
+SEMROUTE_METRICS_TOKEN = env_str("SEMROUTE_METRICS_TOKEN")
+CELERY_BEAT_SCHEDULE = {
+    "rollup-hourly": {"task": "analytics.dashboards.tasks.rollup_task", "schedule": 300.0},
+    "decision-retention": {
+        "task": "analytics.dashboards.tasks.retention_task",
+        "schedule": 86400.0,
+    },
+    "alert-webhooks-retry": {"task": "analytics.alerts.tasks.webhook_retry_task", "schedule": 60.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -1,0 +1,43 @@
+"""In Chromium, with generated demo traffic: the dashboard draws its charts, the time range form
+swaps the panels (htmx) and updates the address, and a chart's table opens."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.dashboards.demo_traffic import demo_traffic_generate
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, live_server):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "olivia")
+    page.fill("input[name=password]", "pw-olivia")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_dashboard_sections_with_generated_traffic(
+    transactional_db, live_server, page, operator, demo_router, settings, artifacts
+):
+    settings.DEBUG = True
+    demo_traffic_generate(router=demo_router, count=1500, days=30)
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/r/support/dashboard/")
+    assert page.locator("#panels .js-plotly-plot").count() == 3  # tiers, intents, languages
+    page.screenshot(path=str(artifacts / "dashboard-traffic.png"), full_page=True)
+    page.select_option("#range", "30d")
+    with page.expect_response(lambda response: "range=30d" in response.url):
+        page.click("form.range-picker button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#panels .js-plotly-plot').length === 3")
+    assert "range=30d" in page.url
+    assert page.locator("h1").count() == 1  # the panels were swapped, not the page nested
+    page.locator("#panel-traffic_tier summary").click()
+    assert page.locator("#panel-traffic_tier table tbody tr").count() > 0
+    for section, charts in (("cost", 2), ("latency", 2), ("quality", 3), ("drift", 2)):
+        page.goto(f"{live_server.url}/r/support/dashboard/{section}/?range=30d")
+        assert page.locator("#panels .js-plotly-plot").count() == charts, section
+        page.screenshot(path=str(artifacts / f"dashboard-{section}.png"), full_page=True)
+    page.goto(f"{live_server.url}/dashboards/?range=30d")
+    assert page.locator("#panel-routers td", has_text="support").count() == 1

@@ -1,0 +1,124 @@
+"""Generated decision-log traffic for the dashboard tests: rows written the way the log writes them."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analytics.decision_log import decision_rows_write
+from analytics.models import DecisionLog, Feedback
+
+NOW = datetime(2026, 3, 30, 12, 30, tzinfo=UTC)  # a Monday
+TIERS = ("cheap", "middle", "powerful")
+
+
+def decision_row(router, created_at: datetime, **fields) -> DecisionLog:
+    values = {
+        "intent": "refund",
+        "confidence": 0.9,
+        "stage": "embedding",
+        "complexity": "simple",
+        "tier": "cheap",
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "estimated_cost_usd": 0.001,
+        "baseline_cost_usd": 0.01,
+        "latency_ms": 5.0,
+        "channel": "api",
+        "trace": {"stages": []},
+    }
+    values.update(fields)
+    return DecisionLog(
+        id=uuid.uuid4(),
+        router_id=router.pk,
+        router_version=router.version,
+        query=values.pop("query", "where is my refund"),
+        created_at=created_at,
+        **values,
+    )
+
+
+def generated_traffic(router, *, seed: int = 7, count: int = 600, days: int = 3):
+    """Varied rows over `days` days before NOW: tiers, stages, channels, arms, gateway facts."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        tier = rng.choice(TIERS)
+        gateway = rng.random() < 0.5
+        llm = rng.random() < 0.2
+        fields = {
+            "intent": rng.choice(["refund", "cancel", "track", None]),
+            "tier": tier,
+            "stage": "llm" if llm else rng.choice(["embedding", "rule", "fallback"]),
+            "channel": rng.choice(["api", "batch", "gateway", "playground"]),
+            "experiment_id": rng.choice([None, 3]),
+            "experiment_arm": "",
+            "estimated_cost_usd": rng.uniform(0.0001, 0.02),
+            "baseline_cost_usd": rng.uniform(0.02, 0.05),
+            "latency_ms": rng.lognormvariate(1.5, 1.0),
+            "cached": rng.random() < 0.1,
+            "blocked": rng.random() < 0.05,
+            "reasked": rng.random() < 0.07,
+            "language": rng.choice(["en", "en", "de", ""]),
+            "trace": {
+                "stages": [
+                    {"stage": "encode", "micros": 900, "outcome": "minilm"},
+                    *(
+                        [
+                            {
+                                "stage": "llm",
+                                "micros": 50_000,
+                                "outcome": rng.choice(
+                                    ["chose refund", "failed: timeout", "budget exhausted"]
+                                ),
+                            }
+                        ]
+                        if llm
+                        else []
+                    ),
+                ]
+            },
+        }
+        if fields["experiment_id"]:
+            fields["experiment_arm"] = rng.choice(["control", "treatment"])
+        if gateway:
+            fields.update(
+                escalations=rng.choice([0, 0, 0, 1, 2]),
+                actual_cost_usd=rng.uniform(0.0001, 0.03),
+                provider_latency_ms=rng.lognormvariate(6.0, 0.6),
+                ttft_ms=rng.lognormvariate(5.0, 0.5),
+                prompt_tokens=rng.randint(10, 500),
+                completion_tokens=rng.randint(10, 800),
+                answer_tier=tier,
+            )
+        created_at = NOW - timedelta(seconds=rng.uniform(0, days * 86400))
+        rows.append(decision_row(router, created_at, **fields))
+    decision_rows_write(rows)
+    feedback = []
+    for row in rng.sample(rows, count // 5):
+        feedback.append(Feedback(decision_id=row.id, rating=rng.choice(["up", "down", "down"])))
+    Feedback.objects.bulk_create(feedback)
+    return rows
+
+
+@pytest.fixture
+def traffic(demo_router):
+    return generated_traffic(demo_router)
+
+
+@pytest.fixture(autouse=True)
+def _decision_log_quiet():
+    """No background flusher (it would write outside the test's transaction); nothing left queued."""
+    from django.core.cache import cache
+
+    from analytics.decision_log import decision_log
+
+    autostart = decision_log.autostart
+    decision_log.autostart = False
+    cache.clear()  # dashboard tables are cached per rollup run
+    yield
+    decision_log.discard()
+    decision_log.autostart = autostart

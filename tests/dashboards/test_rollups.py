@@ -1,0 +1,245 @@
+"""Rollups agree with aggregates of the raw log, re-runs change nothing, late rows are counted."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from analytics.dashboards import histograms
+from analytics.dashboards.models import HourlyRollup, HourlyTierRollup
+from analytics.dashboards.rollups import hour_floor, retention_apply, rollup_run
+from analytics.decision_log import decision_rows_write
+from analytics.models import DecisionLog, Feedback
+from tests.dashboards.conftest import NOW, decision_row
+
+pytestmark = pytest.mark.django_db
+
+
+def _rollup_totals(model, **filters) -> dict:
+    totals = Counter()
+    for row in model.objects.filter(**filters):
+        for name in (
+            "decisions",
+            "cached",
+            "blocked",
+            "out_of_scope",
+            "escalated",
+            "escalation_count",
+            "reasked",
+            "thumbs_down",
+            "thumbs_up",
+            "llm_asked",
+            "llm_failed",
+            "actual_cost_count",
+            "provider_latency_count",
+            "ttft_count",
+            "prompt_tokens",
+            "completion_tokens",
+        ):
+            totals[name] += getattr(row, name)
+        for name in (
+            "estimated_cost_sum",
+            "baseline_cost_sum",
+            "actual_cost_sum",
+            "latency_sum",
+            "latency_sq_sum",
+        ):
+            totals[name] += getattr(row, name)
+    return totals
+
+
+def _raw_totals(rows) -> dict:
+    down = set(Feedback.objects.filter(rating="down").values_list("decision_id", flat=True))
+    up = set(Feedback.objects.filter(rating="up").values_list("decision_id", flat=True))
+
+    def llm(row):
+        return [s for s in row.trace["stages"] if s["stage"] == "llm"]
+
+    return {
+        "decisions": len(rows),
+        "cached": sum(r.cached for r in rows),
+        "blocked": sum(r.blocked for r in rows),
+        "out_of_scope": sum(r.intent is None and not r.blocked for r in rows),
+        "escalated": sum(r.escalations > 0 for r in rows),
+        "escalation_count": sum(r.escalations for r in rows),
+        "reasked": sum(r.reasked for r in rows),
+        "thumbs_down": sum(r.id in down for r in rows),
+        "thumbs_up": sum(r.id in up for r in rows),
+        "llm_asked": sum(bool(llm(r)) for r in rows),
+        "llm_failed": sum(any(not s["outcome"].startswith("chose ") for s in llm(r)) for r in rows),
+        "actual_cost_count": sum(r.actual_cost_usd is not None for r in rows),
+        "provider_latency_count": sum(r.provider_latency_ms is not None for r in rows),
+        "ttft_count": sum(r.ttft_ms is not None for r in rows),
+        "prompt_tokens": sum(r.prompt_tokens or 0 for r in rows),
+        "completion_tokens": sum(r.completion_tokens or 0 for r in rows),
+        "estimated_cost_sum": sum(r.estimated_cost_usd for r in rows),
+        "baseline_cost_sum": sum(r.baseline_cost_usd for r in rows),
+        "actual_cost_sum": sum(r.actual_cost_usd or 0 for r in rows),
+        "latency_sum": sum(r.latency_ms for r in rows),
+        "latency_sq_sum": sum(r.latency_ms**2 for r in rows),
+    }
+
+
+def _assert_totals_match(rolled: dict, raw: dict) -> None:
+    for name, expected in raw.items():
+        if isinstance(expected, float):
+            assert math.isclose(rolled[name], expected, rel_tol=1e-9), name
+        else:
+            assert rolled[name] == expected, name
+
+
+def test_rollup_matches_the_raw_log_in_both_tables(demo_router, traffic):
+    report = rollup_run(now=NOW)
+    lookback = {hour_floor(NOW) - timedelta(hours=i) for i in range(3)}
+    assert report.hours_rewritten == len({hour_floor(r.created_at) for r in traffic} | lookback)
+    raw = _raw_totals(traffic)
+    assert raw["thumbs_down"] > 0 and raw["llm_failed"] > 0 and raw["escalated"] > 0
+    _assert_totals_match(_rollup_totals(HourlyRollup, router=demo_router), raw)
+    _assert_totals_match(_rollup_totals(HourlyTierRollup, router=demo_router), raw)
+
+
+def test_rollup_groups_by_every_dimension(demo_router, traffic):
+    rollup_run(now=NOW)
+    expected = Counter(
+        (
+            hour_floor(r.created_at),
+            r.intent or "",
+            r.tier or "",
+            r.stage,
+            r.channel,
+            r.experiment_id,
+            r.experiment_arm,
+        )
+        for r in traffic
+    )
+    rolled = {
+        (
+            row.hour,
+            row.intent,
+            row.tier,
+            row.stage,
+            row.channel,
+            row.experiment_id,
+            row.experiment_arm,
+        ): row.decisions
+        for row in HourlyRollup.objects.filter(router=demo_router)
+    }
+    assert rolled == dict(expected)
+    by_tier = Counter((hour_floor(r.created_at), r.tier, r.channel) for r in traffic)
+    assert {
+        (row.hour, row.tier, row.channel): row.decisions
+        for row in HourlyTierRollup.objects.filter(router=demo_router)
+    } == dict(by_tier)
+    languages = Counter(r.language for r in traffic)
+    merged = Counter()
+    for row in HourlyTierRollup.objects.filter(router=demo_router):
+        merged.update(row.languages)
+    assert merged == languages
+
+
+def test_a_second_run_rewrites_the_same_rows(demo_router, traffic):
+    rollup_run(now=NOW)
+    first = sorted(
+        HourlyRollup.objects.filter(router=demo_router).values_list(
+            "hour",
+            "intent",
+            "tier",
+            "stage",
+            "channel",
+            "experiment_arm",
+            "decisions",
+            "latency_hist",
+            "thumbs_down",
+        ),
+        key=repr,
+    )
+    rollup_run(now=NOW)
+    rollup_run(since=NOW - timedelta(days=5), now=NOW)
+    again = sorted(
+        HourlyRollup.objects.filter(router=demo_router).values_list(
+            "hour",
+            "intent",
+            "tier",
+            "stage",
+            "channel",
+            "experiment_arm",
+            "decisions",
+            "latency_hist",
+            "thumbs_down",
+        ),
+        key=repr,
+    )
+    assert again == first
+
+
+def test_a_late_row_is_counted_in_its_own_hour(demo_router, traffic):
+    rollup_run(now=NOW)
+    old_hour = hour_floor(NOW - timedelta(days=2))
+    before = sum(
+        r.decisions for r in HourlyTierRollup.objects.filter(router=demo_router, hour=old_hour)
+    )
+    # Flushed two days after its hour (a worker's buffer held it while the database was down).
+    decision_rows_write([decision_row(demo_router, old_hour + timedelta(minutes=10))])
+    rollup_run(now=NOW + timedelta(minutes=5))
+    after = sum(
+        r.decisions for r in HourlyTierRollup.objects.filter(router=demo_router, hour=old_hour)
+    )
+    assert after == before + 1
+
+
+def test_late_feedback_rerolls_its_decisions_hour(demo_router, traffic):
+    rollup_run(now=NOW)
+    unrated = next(r for r in traffic if not Feedback.objects.filter(decision_id=r.id).exists())
+    Feedback.objects.create(decision_id=unrated.id, rating="down")
+    hour = hour_floor(unrated.created_at)
+    before = sum(
+        r.thumbs_down for r in HourlyTierRollup.objects.filter(router=demo_router, hour=hour)
+    )
+    rollup_run(now=NOW + timedelta(days=1))
+    after = sum(
+        r.thumbs_down for r in HourlyTierRollup.objects.filter(router=demo_router, hour=hour)
+    )
+    assert after == before + 1
+
+
+def test_percentiles_from_the_histogram_are_within_the_stated_error(demo_router, traffic):
+    rollup_run(now=NOW)
+    merged = histograms.histogram_merge(
+        HourlyTierRollup.objects.filter(router=demo_router).values_list("latency_hist", flat=True)
+    )
+    values = np.array([r.latency_ms for r in traffic])
+    for q in (50, 95, 99):
+        exact = float(np.percentile(values, q, method="inverted_cdf"))
+        estimate = histograms.percentile(merged, q)
+        assert abs(estimate - exact) / exact <= histograms.RELATIVE_ERROR, q
+    provider = histograms.histogram_merge(
+        HourlyRollup.objects.filter(router=demo_router).values_list(
+            "provider_latency_hist", flat=True
+        )
+    )
+    exact = float(
+        np.percentile(
+            [r.provider_latency_ms for r in traffic if r.provider_latency_ms],
+            95,
+            method="inverted_cdf",
+        )
+    )
+    assert abs(histograms.percentile(provider, 95) - exact) / exact <= histograms.RELATIVE_ERROR
+
+
+def test_retention_deletes_old_raw_rows_and_keeps_their_rollups(demo_router, traffic, settings):
+    settings.SEMROUTE_DECISION_RETENTION_DAYS = 1
+    total = len(traffic)
+    old = [r for r in traffic if r.created_at < hour_floor(NOW - timedelta(days=1))]
+    deleted = retention_apply(now=NOW)  # rolls the old hours first: nothing was rolled yet
+    assert deleted == len(old)
+    assert DecisionLog.objects.filter(router=demo_router).count() == total - len(old)
+    rollup_run(now=NOW)
+    assert (
+        sum(HourlyTierRollup.objects.filter(router=demo_router).values_list("decisions", flat=True))
+        == total
+    )
