@@ -18,3 +18,6 @@ class AnalyticsConfig(AppConfig):
 
         if decisions_written not in decision_log.written_hooks:
             decision_log.written_hooks.append(decisions_written)
+        from analytics.metrics import circuit_state_source_register, tier_circuit_pairs
+
+        circuit_state_source_register(tier_circuit_pairs)

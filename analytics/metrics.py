@@ -200,10 +200,11 @@ def _gateway_observe(router_slug: str, tier: str, facts: dict[str, Any]) -> None
 
 
 # Circuit breakers -------------------------------------------------------------------------------
-# The gateway's breakers live in routing/providers/ (routing never imports analytics). The lead
-# wires them here at start-up: circuit_state_source_register(<routing.providers function>)
-# where the function returns (tier, state) pairs, state one of CIRCUIT_STATES. Each worker has its
-# own breakers; /metrics reports those of the worker that answers, with its pid.
+# The gateway's breakers live in routing/providers/ (routing never imports analytics).
+# circuit_state_source_register(fn) adds a source of (tier, state) pairs, state one of
+# CIRCUIT_STATES; AnalyticsConfig.ready registers tier_circuit_pairs. With REDIS_URL the breakers
+# are shared, so every worker reports the same states; without it, those of the worker that
+# answers (hence the pid label).
 
 CIRCUIT_STATES = ("closed", "open", "half_open")
 _circuit_sources: list[Callable[[], Iterable[tuple[str, str]]]] = []
@@ -212,6 +213,17 @@ _circuit_sources: list[Callable[[], Iterable[tuple[str, str]]]] = []
 def circuit_state_source_register(source: Callable[[], Iterable[tuple[str, str]]]) -> None:
     if source not in _circuit_sources:
         _circuit_sources.append(source)
+
+
+def tier_circuit_pairs() -> Iterable[tuple[str, str]]:
+    """("router/tier", state) for every enabled tier: one read of the breaker's shared state each."""
+    from routing.models import ModelTier
+    from routing.providers.breaker import circuit_states
+    from routing.snapshots import tier_spec
+
+    for tier in ModelTier.objects.filter(enabled=True).select_related("router"):
+        state = circuit_states([tier_spec(tier)])[tier.name]["state"]
+        yield f"{tier.router.slug}/{tier.name}", state
 
 
 class CircuitStateCollector:

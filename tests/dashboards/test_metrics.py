@@ -133,6 +133,29 @@ def test_a_registered_circuit_source_shows_its_states(client):
     assert _samples(text, "semroute_circuit_state", tier="cheap", state="closed") == 0
 
 
+def test_the_gateway_breakers_are_the_circuit_gauge(client, demo_router):
+    from routing.providers.breaker import tier_breaker
+    from routing.snapshots import tier_spec
+
+    cheapest = demo_router.tiers.order_by("rank").first()
+    breaker = tier_breaker(tier_spec(cheapest))
+    for _ in range(breaker.policy.failures):
+        breaker.failure("connection refused")
+    try:
+        text = client.get("/metrics").content.decode()
+    finally:
+        breaker.success()
+    opened = f"support/{cheapest.name}"
+    assert _samples(text, "semroute_circuit_state", tier=opened, state="open") == 1
+    assert _samples(text, "semroute_circuit_state", tier=opened, state="closed") == 0
+    others = demo_router.tiers.exclude(pk=cheapest.pk)
+    for tier in others:
+        assert (
+            _samples(text, "semroute_circuit_state", tier=f"support/{tier.name}", state="closed")
+            == 1
+        )
+
+
 def test_without_a_token_only_loopback_callers_are_answered(client, db):
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
