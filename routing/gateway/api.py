@@ -14,6 +14,7 @@ from routing.config_schema import text_problem
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
 from routing.providers import ChatOptions
+from routing.retrieved_context import retrieved_context_parse
 from routing.schemas import ERROR_RESPONSES
 
 from . import service
@@ -102,6 +103,7 @@ def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
     gateway_request = service.GatewayRequest(
         router=target,
         query=query,
+        context=retrieved_context_parse(payload.context),
         messages=messages,
         options=_options(payload),
         principal=request.auth,

@@ -40,3 +40,5 @@ class ChatCompletionIn(BaseModel):
     n: int | None = None
     user: Identifier | None = None
     metadata: Metadata | None = None
+    # semroute's own: the retrieved context the app will answer with (routing only, never sent on)
+    context: Any = None

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from routing.decide import decide
 from routing.decision_hooks import hooks
 from routing.engine import Decision
+from routing.engine.context import RetrievedContext
 from routing.engine.snapshot import TierSpec
 from routing.models import Router
 from routing.providers import ChatDelta, ChatOptions, ProviderError
@@ -66,6 +67,7 @@ class GatewayRequest:
     metadata: dict | None = None
     channel: str = "gateway"
     include_usage: bool = False
+    context: RetrievedContext | None = None  # what the app retrieved: complexity and cost
 
 
 @dataclass(slots=True)
@@ -123,7 +125,9 @@ def _session_key(router: Router, session_ref: str) -> str:
 
 def gateway_start(request: GatewayRequest) -> GatewayRun:
     """Route the request and lay out the tiers to try (the session's floor lifts the start)."""
-    decision = decide(router=request.router, query=request.query, allow_stale=True)
+    decision = decide(
+        router=request.router, query=request.query, allow_stale=True, context=request.context
+    )
     tiers = compiled_router(request.router, allow_stale=True).snapshot.tiers
     floor = (
         cache.get(_session_key(request.router, request.session_ref))
