@@ -121,3 +121,4 @@ from analytics.evaluations.models import (  # noqa: E402, F401
     LabelledRow,
     LabelledSet,
 )
+from analytics.outcomes.models import Outcome, QualityTraining  # noqa: E402, F401

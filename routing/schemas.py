@@ -208,6 +208,13 @@ class NearestExampleOut(Schema):
     similarity: float
 
 
+class TierPredictionOut(Schema):
+    tier: str
+    probability: float
+    threshold: float | None
+    good_enough: bool
+
+
 class TraceOut(Schema):
     """Every field of the engine's Trace (tests/api/test_decision_fields.py keeps them equal)."""
 
@@ -223,6 +230,9 @@ class TraceOut(Schema):
         None, description="The in-domain floor that similarity had to reach."
     )
     notes: list[str]
+    tier_predictions: list[TierPredictionOut] = Field(
+        [], description="Outcome-learned tiers: each lower tier's probability and threshold."
+    )
 
 
 class DecisionFields(Schema):

@@ -8,8 +8,12 @@ the encoder named in `encoder_name`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .quality import QualityHead
 
 CLASSIFICATION_METHODS = ("centroid", "knn", "linear")
 KNN_AGGREGATIONS = ("mean", "max", "sum")
@@ -86,6 +90,9 @@ class Policy:
     # whatever the method, so a correction takes effect. High on purpose: with MiniLM "I want to
     # cancel my subscription" is 0.972 from "I do NOT want to ...". Above 1.0 turns it off.
     near_duplicate_similarity: float = 0.995
+    # Outcome-learned tiers: keep at least this fraction of the best tier's quality (held-out
+    # outcomes pick each tier's threshold); None: off, the complexity floors decide.
+    quality_target: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +113,5 @@ class RouterSnapshot:
     # Unique per stored version (set by the Django layer): a router deleted and re-created can
     # repeat (slug, version), and must not be served the old router's cached decisions.
     fingerprint: str = ""
+    # Fitted from outcome records (routing/engine/quality.py); None: no outcome data.
+    quality_head: QualityHead | None = None
