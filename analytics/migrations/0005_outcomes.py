@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('analytics', '0004_decision_gateway_experiment'),
-        ('routing', '0007_quality_target'),
+        ('routing', '0006_api_key_scope_evaluate'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
