@@ -11,6 +11,7 @@ policy's quality target reads. The split is by a hash of the query, so it is sta
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -60,7 +61,9 @@ def quality_curve(
     order = np.sort(np.unique(probabilities))
     if len(order) > CURVE_POINTS:
         order = np.unique(np.quantile(probabilities, np.linspace(0, 1, CURVE_POINTS)))
-    thresholds = np.concatenate([order, [float(order[-1]) + 1e-6]])
+    # Midpoints between neighbouring probabilities: the same split of the held-out queries as the
+    # probabilities themselves, with a margin on both sides for new queries.
+    thresholds = np.concatenate([order[:1], (order[1:] + order[:-1]) / 2, [order[-1] + 1e-6]])
     quality, share = [], []
     for threshold in thresholds:
         to_tier = probabilities >= threshold
@@ -164,9 +167,12 @@ def _fit_tier(tier, tier_scores, best_scores, vectors, features, held, method, s
     else:
         folds = int(min(3, np.bincount(labels[train]).min()))
         if folds >= 2:
-            fitted = LogisticRegressionCV(
-                Cs=list(LOGISTIC_CS), cv=folds, scoring="roc_auc", max_iter=3000
-            ).fit(design[train], labels[train])
+            with warnings.catch_warnings():
+                # scikit-learn 1.8 announces attribute changes of LogisticRegressionCV for 1.10.
+                warnings.simplefilter("ignore", FutureWarning)
+                fitted = LogisticRegressionCV(
+                    Cs=list(LOGISTIC_CS), cv=folds, scoring="roc_auc", max_iter=3000
+                ).fit(design[train], labels[train])
             extra["C"] = float(fitted.C_[0])
         else:
             fitted = LogisticRegression(C=0.1, max_iter=3000).fit(design[train], labels[train])
