@@ -282,6 +282,11 @@ def quality_training_execute(*, training_id: int) -> QualityTraining | None:
         if len(tier_order) < 2:
             raise OutcomeRefused("Needs at least two enabled tiers (a cheaper one and the best).")
         queries, vectors, scores, encoder_name = _training_inputs(router, tier_order)
+        if not queries:
+            raise OutcomeRefused(
+                "Not enough outcomes to fit any tier: the router has no outcome records for its "
+                "enabled tiers yet (import some, or collect thumbs and escalations first)."
+            )
         _progress(training_id, phase="fitting", done=0, total=len(tier_order) - 1)
         fit = quality_head_fit(
             queries=queries,

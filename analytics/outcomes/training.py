@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import roc_auc_score
 
 from routing.engine.quality import (
+    FEATURE_NAMES,
     QualityCurve,
     QualityHead,
     TierQualityModel,
@@ -104,7 +105,9 @@ def quality_head_fit(
     best = tier_order[-1]
     best_scores = scores.get(best, {})
     held = held_out_mask(queries, fraction=held_out_fraction, seed=seed)
-    features = np.array([quality_features(query) for query in queries]).reshape(len(queries), -1)
+    features = np.array([quality_features(query) for query in queries]).reshape(
+        len(queries), len(FEATURE_NAMES)
+    )
     models, metrics = [], {}
     for step, tier in enumerate(tier_order[:-1], start=1):
         entry = _fit_tier(
