@@ -11,9 +11,10 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 class OutcomeUploadForm(forms.Form):
     file = forms.FileField(
-        help_text="CSV `query,tier,good` (or `score` 0-1), RouteLLM's CSV "
-        "(`prompt,<cheap>_correct,<strong>_correct`), or JSONL "
-        f'{{"query", "tier", "good"|"score"}}; up to {MAX_FILE_OUTCOMES:,} outcomes.'
+        # Django does not escape help texts: no angle brackets here.
+        help_text="CSV query,tier,good (or score 0-1); RouteLLM's CSV prompt,X_correct,Y_correct "
+        "(X the cheap model, Y the strong one: choose their tiers below); or JSONL lines "
+        f'{{"query", "tier", "good" or "score"}}. Up to {MAX_FILE_OUTCOMES:,} outcomes.'
     )
     cheap_tier = forms.ChoiceField(
         required=False, label="RouteLLM: tier of the first (cheap) column"

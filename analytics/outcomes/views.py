@@ -132,7 +132,11 @@ def training_create(request: HttpRequest, slug: str) -> HttpResponse:
 def training_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     router = router_for(request.user, slug)
     training = get_object_or_404(QualityTraining, router=router, pk=pk)
-    context = {"router": router, "training": training, "tiers": training.metrics.get("tiers", {})}
+    # jsonb keeps keys in its own order: list the tiers cheapest first again.
+    metrics = training.metrics.get("tiers", {})
+    order = {name: i for i, name in enumerate(ranked_tiers(router))}
+    tiers = sorted(metrics.items(), key=lambda item: order.get(item[0], len(order)))
+    context = {"router": router, "training": training, "tiers": tiers}
     return _render(request, "training.html", context, partial="progress")
 
 
