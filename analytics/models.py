@@ -148,6 +148,7 @@ from analytics.evaluations.models import (  # noqa: E402, F401
     LabelledRow,
     LabelledSet,
 )
+from analytics.outcomes.models import Outcome, QualityTraining  # noqa: E402, F401
 from analytics.review.models import (  # noqa: E402, F401
     ReviewDecision,
     ReviewEvent,

@@ -241,6 +241,7 @@ class PolicyDoc(_Strict):
     cache_ttl_seconds: Count = DEFAULT_POLICY.cache_ttl_seconds
     latency_budget_ms: _int(1, INT_MAX) | None = None
     similarity_floor: _number(-1.0, 1.0) | None = None
+    quality_target: Unit | None = None
     min_quality_simple: Unit = DEFAULT_POLICY.complexity_min_quality["simple"]
     min_quality_moderate: Unit = DEFAULT_POLICY.complexity_min_quality["moderate"]
     min_quality_complex: Unit = DEFAULT_POLICY.complexity_min_quality["complex"]

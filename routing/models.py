@@ -145,6 +145,14 @@ class Router(models.Model):
         validators=[finite_number_validator, MinValueValidator(-1.0), MaxValueValidator(1.0)],
         help_text="In-domain check: minimum similarity of a query to its intent. Empty: learned from the examples; -1: off.",
     )
+    quality_target = models.FloatField(
+        null=True,
+        blank=True,
+        validators=UNIT_INTERVAL,
+        help_text="Outcome-learned tiers: keep at least this fraction of the best tier's quality "
+        "(0.95 = 95%). Empty: off, the complexity floors decide. Needs a fitted quality head "
+        "(Outcomes tab).",
+    )
     # Per complexity level: the minimum tier quality, and the output tokens a cost estimate assumes.
     min_quality_simple = models.FloatField(
         "simple: minimum tier quality",
@@ -240,6 +248,7 @@ class Router(models.Model):
         "cache_ttl_seconds",
         "latency_budget_ms",
         "similarity_floor",
+        "quality_target",
         *COMPLEXITY_POLICY_FIELDS,
         *HARD_QUERY_POLICY_FIELDS,
     )
@@ -624,3 +633,24 @@ class APIKey(models.Model):
             raise ValidationError(
                 {"scopes": f"Unknown scopes {unknown}; use a list of {list(API_KEY_SCOPES)}."}
             )
+
+
+class FittedQualityHead(models.Model):
+    """A quality predictor fitted from a router's outcome records, handed to routing as data.
+
+    Analytics fits it (analytics/outcomes/) and installs it through
+    routing/services/quality_heads.py; the snapshot reads the newest one
+    (routing/engine/quality.py reads `document`). Routing never reads the outcome records.
+    """
+
+    router = models.ForeignKey(Router, on_delete=models.CASCADE, related_name="quality_heads")
+    document = models.JSONField(help_text="routing.engine.quality document (semroute.quality/1).")
+    # Held-out metrics for the console (AUC per tier, outcome counts); not read by routing.
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"quality head {self.pk} of {self.router_id}"

@@ -227,6 +227,13 @@ class SecondaryIntentOut(Schema):
     text: str = Field(description="The part of the message that asks for it.")
 
 
+class TierPredictionOut(Schema):
+    tier: str
+    probability: float
+    threshold: float | None
+    good_enough: bool
+
+
 class TraceOut(Schema):
     """Every field of the engine's Trace (tests/api/test_decision_fields.py keeps them equal)."""
 
@@ -249,6 +256,9 @@ class TraceOut(Schema):
     negated: list[str] = Field(default_factory=list, description="Intents the query rules out.")
     llm_reason: str = Field(
         "", description='Why the LLM stage was asked: "ambiguous", "negation" or "language".'
+    )
+    tier_predictions: list[TierPredictionOut] = Field(
+        [], description="Outcome-learned tiers: each lower tier's probability and threshold."
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from django.db import connections
 
 from routing.engine import CompiledRouter, compile_router
+from routing.engine.quality import quality_head_from_document
 from routing.engine.snapshot import IntentSpec, Policy, RouterSnapshot, RuleSpec, TierSpec
 from routing.models import (
     COMPLEXITY_FIELDS,
@@ -22,6 +23,7 @@ from routing.models import (
     Router,
 )
 from routing.runtime import runtime_cache
+from routing.services.quality_heads import quality_head_current
 from routing.vectors import active_encoder, example_vectors_compute
 
 logger = logging.getLogger("semroute.snapshots")
@@ -64,6 +66,7 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
         router.complexity_examples.order_by("id").values_list("text", "level", "vector")
     )
     rules = list(router.rules.filter(enabled=True))
+    head = quality_head_current(router)
     return RouterSnapshot(
         slug=router.slug,
         version=router.version,
@@ -102,6 +105,7 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
         ),
         tiers=tuple(tier_spec(tier) for tier in tiers),
         policy=router_policy(router, intent_names=intent_names, tier_names=tier_names),
+        quality_head=quality_head_from_document(head.document) if head else None,
     )
 
 

@@ -14,5 +14,6 @@ urlpatterns = [
     path("r/<slug:slug>/", include("analytics.review.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("", include("analytics.dashboards.urls")),
+    path("r/<slug:slug>/outcomes/", include("analytics.outcomes.urls")),
     path("", include("routing.urls")),
 ]

@@ -49,6 +49,16 @@ class SecondaryIntent:
 
 
 @dataclass(slots=True)
+class TierPrediction:
+    """The quality predictor's view of one tier below the best (routing/engine/quality.py)."""
+
+    tier: str
+    probability: float  # calibrated: its answer is as good as the best tier's
+    threshold: float | None  # what it had to reach for the quality target; None: never
+    good_enough: bool
+
+
+@dataclass(slots=True)
 class Trace:
     stages: list[StageTiming] = field(default_factory=list)
     top_intents: list[IntentScore] = field(default_factory=list)  # best 5, best first
@@ -66,6 +76,8 @@ class Trace:
     negated: list[str] = field(default_factory=list)  # intents the query rules out
     # Why the LLM stage was asked (a stable key for rollups): LLM_REASONS, "" when it was not.
     llm_reason: str = ""
+    # Outcome-learned tier routing: one entry per tier below the best (empty when it is off).
+    tier_predictions: list[TierPrediction] = field(default_factory=list)
 
     def timed(self, stage: str) -> StageClock:
         """Time a stage: `with trace.timed("rules") as clock: ...; clock.outcome = "no match"`.

@@ -24,7 +24,7 @@ exactly as before (tests/engine/test_hard_queries_off.py pins that).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,23 +77,6 @@ class QueryFacts:
     @property
     def context_tokens(self) -> int:
         return self.context.tokens if self.context is not None else 0
-
-
-def policy_repr(policy: Policy) -> str:
-    """repr(policy) without the hard-query fields left at their defaults.
-
-    The policy digest hashes this, so adding these fields changed no existing router's digest.
-    """
-    shown = [
-        f"{item.name}={getattr(policy, item.name)!r}"
-        for item in fields(policy)
-        if item.repr
-        and not (
-            item.name in HARD_QUERY_POLICY_FIELDS
-            and getattr(policy, item.name) == getattr(_DEFAULT_POLICY, item.name)
-        )
-    ]
-    return f"{type(policy).__qualname__}({', '.join(shown)})"
 
 
 def validate_policy(policy: Policy) -> None:

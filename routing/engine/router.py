@@ -33,6 +33,7 @@ from .decision import Decision, IntentScore, NearestExample, StageTiming, Trace
 from .encoders import Encoder, count_tokens
 from .errors import EncoderMismatch, SnapshotError
 from .llm_stage import IntentLLM, classify_many
+from .quality import QualityPredictor, predicted_tier
 from .rules import RuleOutcome, compile_rules, evaluate_rules
 from .snapshot import (
     CLASSIFICATION_METHODS,
@@ -42,6 +43,7 @@ from .snapshot import (
     Policy,
     RouterSnapshot,
     TierSpec,
+    policy_repr,
 )
 from .tier_policy import decision_tier, fallback_tier, most_expensive_tier, tier_cost_usd
 
@@ -57,7 +59,7 @@ def _micros_since(start_ns: int) -> int:
 
 def policy_digest(policy: Policy) -> str:
     """A short hash of every policy field: which strategy made a decision (log, cache key)."""
-    text = hard_queries.policy_repr(policy)
+    text = policy_repr(policy)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
 
 
@@ -148,6 +150,7 @@ def _copy_decision(decision: Decision) -> Decision:
             secondary_intents=list(trace.secondary_intents),
             negated=list(trace.negated),
             llm_reason=trace.llm_reason,
+            tier_predictions=list(trace.tier_predictions),
         ),
     )
 
@@ -186,6 +189,11 @@ class CompiledRouter:
             snapshot.complexity_vectors, snapshot.complexity_levels
         )
         self.policy_digest = policy_digest(snapshot.policy)
+        self.quality = (
+            QualityPredictor(snapshot.quality_head, snapshot.tiers, snapshot.encoder_name)
+            if snapshot.quality_head is not None
+            else None
+        )
         self._classifiers: dict[tuple, IntentClassifier] = {}
         self._classifiers_lock = threading.Lock()
         count_tokens("")  # load the tokenizer now rather than inside the first request
@@ -359,7 +367,8 @@ class CompiledRouter:
         needs_vector = [
             item
             for item in items
-            if item.query.strip() and (item.stage != "rule" or self.complexity.needs_vector)
+            if item.query.strip()
+            and (item.stage != "rule" or self.complexity.needs_vector or self.quality is not None)
         ]
         if not needs_vector:
             return
@@ -485,6 +494,15 @@ class CompiledRouter:
                     failure_tier=fallback_tier(policy, self.snapshot.tiers)
                     if item.failed
                     else None,
+                    predicted_tier=predicted_tier(
+                        self.quality,
+                        query=item.query,
+                        vector=item.vector,
+                        quality_target=policy.quality_target,
+                        failed=item.failed,
+                        tiers=self.tier_by_name,
+                        trace=item.trace,
+                    ),
                     input_tokens=item.input_tokens,
                     output_tokens=item.output_tokens,
                 )
@@ -764,6 +782,8 @@ def _validate_policy(snapshot: RouterSnapshot, policy: Policy) -> None:
             f"near_duplicate_similarity must be positive (above 1.0 turns it off), "
             f"got {policy.near_duplicate_similarity}"
         )
+    if policy.quality_target is not None and not 0.0 <= policy.quality_target <= 1.0:
+        raise SnapshotError(f"quality_target must be between 0 and 1, got {policy.quality_target}")
     if policy.fallback_intent is not None and policy.fallback_intent not in intent_names:
         raise SnapshotError(f"fallback intent {policy.fallback_intent!r} is not an intent")
     if policy.fallback_tier is not None and policy.fallback_tier not in tier_names:

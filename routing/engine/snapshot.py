@@ -7,9 +7,13 @@ the encoder named in `encoder_name`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .quality import QualityHead
 
 CLASSIFICATION_METHODS = ("centroid", "knn", "linear")
 KNN_AGGREGATIONS = ("mean", "max", "sum")
@@ -103,6 +107,40 @@ class Policy:
     context_documents_complex: int = 5
     context_tokens_moderate: int = 2000
     context_tokens_complex: int = 8000
+    # Outcome-learned tiers: keep at least this fraction of the best tier's quality (held-out
+    # outcomes pick each tier's threshold); None: off, the complexity floors decide.
+    quality_target: float | None = None
+
+
+# Policy fields added after decisions were first logged with a digest: left out of the digest
+# while at their defaults, so adding them changed no existing router's digest (or cache keys).
+DIGEST_QUIET_AT_DEFAULT = (
+    "detect_negation",
+    "negation_confidence_factor",
+    "split_intents",
+    "detect_language",
+    "unsupported_language_handler",
+    "context_documents_moderate",
+    "context_documents_complex",
+    "context_tokens_moderate",
+    "context_tokens_complex",
+    "quality_target",
+)
+
+
+def policy_repr(policy: Policy) -> str:
+    """repr(policy) without the DIGEST_QUIET_AT_DEFAULT fields left at their defaults."""
+    default = Policy()
+    shown = [
+        f"{item.name}={getattr(policy, item.name)!r}"
+        for item in fields(policy)
+        if item.repr
+        and not (
+            item.name in DIGEST_QUIET_AT_DEFAULT
+            and getattr(policy, item.name) == getattr(default, item.name)
+        )
+    ]
+    return f"{type(policy).__qualname__}({', '.join(shown)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +161,5 @@ class RouterSnapshot:
     # Unique per stored version (set by the Django layer): a router deleted and re-created can
     # repeat (slug, version), and must not be served the old router's cached decisions.
     fingerprint: str = ""
+    # Fitted from outcome records (routing/engine/quality.py); None: no outcome data.
+    quality_head: QualityHead | None = None

@@ -53,6 +53,7 @@ def decision_tier(
     policy: Policy,
     min_tiers: Sequence[TierSpec] = (),
     failure_tier: TierSpec | None = None,
+    predicted_tier: TierSpec | None = None,
     input_tokens: int,
     output_tokens: int,
 ) -> TierChoice:
@@ -62,8 +63,12 @@ def decision_tier(
     minimum tiers the intent and the rules ask for (`min_tiers`) and, when a stage failed, the
     `failure_tier` (see `fallback_tier`), which answers itself unless a floor demands better.
     "No intent" is a result, not a failure: such a decision passes no `failure_tier`.
+    `predicted_tier` (the quality predictor's choice) replaces the complexity level's floor.
     """
-    floors = [float(policy.complexity_min_quality.get(complexity, 0.0))]
+    if predicted_tier is not None:
+        floors = [predicted_tier.quality]
+    else:
+        floors = [float(policy.complexity_min_quality.get(complexity, 0.0))]
     floors.extend(tier.quality for tier in min_tiers)
     if failure_tier is not None:
         floors.append(failure_tier.quality)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from routing.engine import Policy, compile_router
-from routing.engine.hard_queries import policy_repr
+from routing.engine.snapshot import policy_repr
 from tests.engine.demo_engine import GOLDEN, demo_snapshot, hard_queries, summary
 
 
@@ -42,3 +42,4 @@ def test_the_policy_digest_ignores_hard_query_fields_left_at_their_defaults():
     )
     assert policy_repr(policy) == f"Policy({names})"
     assert "detect_negation=True" in policy_repr(Policy(detect_negation=True))
+    assert "quality_target=0.95" in policy_repr(Policy(quality_target=0.95))
