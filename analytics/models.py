@@ -121,3 +121,14 @@ from analytics.evaluations.models import (  # noqa: E402, F401
     LabelledRow,
     LabelledSet,
 )
+
+# The experiments room keeps its models in its own module too.
+from analytics.experiments.models import (  # noqa: E402, F401
+    DailySpend,
+    Experiment,
+    ExperimentArm,
+    JudgeSettings,
+    JudgeVerdict,
+    ShadowComparison,
+    ShadowTest,
+)
