@@ -319,11 +319,13 @@ def health(request: HttpRequest):
 def _mount() -> None:
     from analytics.api import router as analytics_router
     from analytics.evaluations.api import router as evaluations_router
+    from analytics.experiments.api import router as experiments_router
     from routing.api import router as routing_router
 
     api.add_router("/v1/", routing_router)
     api.add_router("/v1/", analytics_router)
     api.add_router("/v1/", evaluations_router)
+    api.add_router("/v1/", experiments_router)
 
 
 _mount()

@@ -11,11 +11,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from pydantic import ValidationError as PydanticValidationError
 
 from analytics.experiments.exceptions import ExperimentConflict
 from analytics.experiments.models import ENDED, Experiment, ExperimentArm, Status
 from analytics.experiments.plans import plans_forget, version_compiled
 from routing.config_io import router_config_export
+from routing.config_schema import POLICY_DEFAULTS, PolicyDoc
 from routing.engine.errors import SnapshotError
 from routing.engine.experiments import (
     CONTROL_ARM,
@@ -57,6 +59,12 @@ def arm_policy_check(router: Router, *, version: int | None, policy: dict[str, A
         return (
             f"unknown policy field(s) {', '.join(unknown)}; use {', '.join(Router.POLICY_FIELDS)}"
         )
+    try:
+        PolicyDoc.model_validate({**POLICY_DEFAULTS, **policy})
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"policy {where}: {first['msg']}"
     if (
         version is not None
         and not RouterVersion.objects.filter(router=router, number=version).exists()
