@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
     path("r/<slug:slug>/evaluations/", include("analytics.evaluations.urls")),
+    path("r/<slug:slug>/experiments/", include("analytics.experiments.urls")),
     path("", include("routing.urls")),
 ]
