@@ -18,12 +18,10 @@ def arm_cost_figure(results: list[dict]) -> str | None:
     minus = [(v - i[0] * 1000) if i else 0 for i, v in zip(intervals, values, strict=True)]
     figure = go.Figure(
         go.Bar(
-            x=[r["arm"] for r in rows],
+            x=[f"{r['arm']} (n={r['traffic']})" for r in rows],
             y=values,
             marker_color=[MUTED if r["control"] else ACCENT for r in rows],
             error_y={"type": "data", "array": plus, "arrayminus": minus, "visible": True},
-            text=[f"n={r['traffic']}" for r in rows],
-            textposition="outside",
             hovertemplate="%{x}: $%{y:.4f} per 1,000 queries<extra></extra>",
         )
     )

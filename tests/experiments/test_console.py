@@ -10,7 +10,6 @@ import pytest
 from analytics.experiments.models import Experiment, JudgeSettings, JudgeVerdict, ShadowTest
 from analytics.experiments.services import experiment_create
 from analytics.experiments.shadow import shadow_create
-from tests.console.conftest import operator_client, viewer_client  # noqa: F401
 
 ARM_FORM = {
     "name": "knn vs linear",
