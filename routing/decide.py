@@ -6,6 +6,7 @@ encoder, the decision cache (Redis-backed when REDIS_URL is set) and the LLM sta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from django.core.cache import cache
 
 from routing.decision_hooks import hooks
 from routing.engine import CompiledRouter, Decision, IntentLLM, LocalDecisionCache
+from routing.engine.errors import SnapshotError
 from routing.engine.experiments import ArmPlan, ExperimentPlan, control_decision
 from routing.engine.snapshot import Policy, RouterSnapshot
 from routing.models import Router
@@ -21,6 +23,8 @@ from routing.providers import registry as providers
 from routing.runtime import runtime_cache, runtime_register
 from routing.snapshots import compiled_router, policy_with_changes
 from routing.vectors import active_encoder
+
+logger = logging.getLogger("semroute.decide")
 
 _local_decisions = runtime_register("decisions", LocalDecisionCache(max_entries=20_000))
 _llm_by_revision = runtime_cache("llm_stage_by_revision", max_entries=256)
@@ -136,17 +140,24 @@ def decide_for_caller(
         decisions = decide_batch(router=router, queries=queries, allow_stale=allow_stale)
         return decisions, None
     arm, assigned_by = plan.arm_for(user_id=user_id, session_id=session_id)
-    compiled: CompiledRouter = (
-        arm.compiled(router)
-        if arm.compiled is not None
-        else compiled_router(router, allow_stale=allow_stale)
-    )
+    try:
+        compiled: CompiledRouter = (
+            arm.compiled(router)
+            if arm.compiled is not None
+            else compiled_router(router, allow_stale=allow_stale)
+        )
+        policy = arm_policy(plan, arm, compiled.snapshot)
+    except SnapshotError:
+        # An arm that cannot be built (checked when the experiment was made, so rare) must not
+        # fail live traffic: route with the configuration, outside the experiment.
+        logger.exception("experiment %s arm %s cannot route; routing without it", plan.id, arm.name)
+        return decide_batch(router=router, queries=queries, allow_stale=allow_stale), None
     decisions = compiled.route_batch(
         list(queries),
         encoder=active_encoder(),
         llm=intent_llm_for(compiled.snapshot),
         cache=decision_cache(),
-        policy=arm_policy(plan, arm, compiled.snapshot),
+        policy=policy,
     )
     if arm.control:
         decisions = [control_decision(decision, compiled.snapshot.tiers) for decision in decisions]

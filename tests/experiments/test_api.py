@@ -191,3 +191,30 @@ def test_weights_change_moves_only_the_needed_users(api, demo_router):
         [9000, 10000, "current"],
     ]
     assert experiment["allocation"] == [[0, 5000, "current"], [5000, 10000, "strict"]]
+
+
+def test_an_arm_routes_with_an_earlier_version(api, demo_router):
+    from routing.services.versioning import router_policy_update
+
+    router_policy_update(router=demo_router, changes={"method": "knn"})
+    assert demo_router.version == 2
+    body = {
+        "name": "back to linear",
+        "arms": [{"name": "v1", "version": 1}, {"name": "now"}],
+        "control_percent": 0,
+    }
+    experiment = api.post(f"routers/{demo_router.slug}/experiments", body).json()
+    seen = {}
+    for index in range(40):
+        decision = _route(api, demo_router.slug, f"user-{index}")
+        seen.setdefault(decision["experiment"]["arm"], set()).add(
+            (decision["router_version"], decision["policy_digest"])
+        )
+    assert {arm: {version for version, _ in pairs} for arm, pairs in seen.items()} == {
+        "v1": {1},
+        "now": {2},
+    }
+    assert seen["v1"] != seen["now"]
+    api.post(f"experiments/{experiment['id']}/promote", {"arm": "v1"})
+    demo_router.refresh_from_db()
+    assert (demo_router.method, demo_router.version) == ("linear", 3)

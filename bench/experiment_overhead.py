@@ -1,0 +1,158 @@
+"""Routing latency with an experiment running vs none, in one process, rounds interleaved.
+
+    .venv/bin/python bench/experiment_overhead.py [--requests 2000] [--rounds 2] [--root DIR]
+
+POSTs `/api/v1/routers/support/route` through Django's test client (the whole request path:
+auth, validation, routing, the decision-log buffer, serialisation; no socket) with a new
+user_id per request and a small set of repeated demo queries (decision-cache hits, so the
+routing itself is as cheap as it gets and any per-request experiment cost shows). Modes:
+
+- none: no experiment (the baseline, same process and run);
+- assign: an experiment whose two arms use the router's own configuration (+5% control): the
+  arm lookup, the hash and the response's experiment field;
+- policy: a second arm with a policy override (cache TTL 301 s, routing otherwise equal): also
+  the per-request policy validation and digest.
+
+`--root /work/wt-base --only none` runs the baseline mode in another tree (before experiments).
+Creates and drops the PostgreSQL database `semroute_exp_bench` on 127.0.0.1 (user postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATABASE = "semroute_exp_bench"
+QUERIES = [
+    "please give me my money back for the broken blender I bought",
+    "why am I being billed two times for the same month",
+    "my app keeps crashing whenever I start it",
+    "where is my parcel",
+    "I want to cancel my subscription",
+    "hi there",
+]
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _setup(root: Path):
+    sys.path.insert(0, str(root))
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+    os.environ.pop("REDIS_URL", None)  # local-memory decision cache: no network in the numbers
+    os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "semroute_site.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from routing.services.api_keys import api_key_create
+    from routing.services.config_apply import router_config_apply
+
+    document = json.loads((root / "routing" / "demo" / "support.json").read_text())
+    router = router_config_apply(document=document, summary="bench").router
+    _, raw_key = api_key_create(name="bench", scopes=["route", "config:write"], routers=[])
+    return router, raw_key
+
+
+def _measure(client, key: str, requests: int, offset: int) -> list[float]:
+    timings = []
+    for index in range(requests):
+        body = json.dumps({"query": QUERIES[index % len(QUERIES)], "user_id": f"u{offset + index}"})
+        start = time.perf_counter()
+        response = client.post(
+            "/api/v1/routers/support/route",
+            body,
+            content_type="application/json",
+            headers={"X-API-Key": key},
+        )
+        timings.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"route answered {response.status_code}: {response.content[:300]}")
+    return timings
+
+
+def _mode_set(router, mode: str):
+    from analytics.experiments.models import Experiment
+
+    Experiment.objects.filter(status="running").update(status="stopped")
+    from analytics.experiments.plans import plans_forget
+
+    plans_forget(router.pk)
+    if mode == "none":
+        return
+    from analytics.experiments.services import experiment_create
+
+    second = {"name": "b", "weight": 1}
+    if mode == "policy":
+        second["policy"] = {"cache_ttl_seconds": 301}
+    experiment_create(
+        router=router, name=f"bench {mode}", arms=[{"name": "a", "weight": 1}, second]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--only", choices=["none", "assign", "policy"], default=None)
+    options = parser.parse_args()
+    _psql(f"drop database if exists {DATABASE} with (force)")
+    _psql(f"create database {DATABASE}")
+    try:
+        router, key = _setup(options.root.resolve())
+        from django.test import Client
+
+        client = Client()
+        modes = [options.only] if options.only else ["none", "assign", "policy"]
+        for mode in modes:  # warm every strategy's decision cache and compiled classifier
+            if not options.only:
+                _mode_set(router, mode)
+            _measure(client, key, 300, 0)
+        results: dict[str, list[float]] = {mode: [] for mode in modes}
+        offset = 1000
+        for round_number in range(options.rounds):
+            for mode in modes:
+                if not options.only:
+                    _mode_set(router, mode)
+                timings = _measure(client, key, options.requests, offset)
+                offset += options.requests
+                results[mode].extend(timings)
+                print(
+                    f"round {round_number + 1} {mode:>6}: p50 {statistics.median(timings):.3f} ms"
+                    f"  p95 {statistics.quantiles(timings, n=20)[18]:.3f} ms"
+                    f"  (n={len(timings)})"
+                )
+        print(
+            f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores, python {platform.python_version()}"
+        )
+        for mode, timings in results.items():
+            print(
+                f"all {mode:>6}: p50 {statistics.median(timings):.3f} ms"
+                f"  p95 {statistics.quantiles(timings, n=20)[18]:.3f} ms  (n={len(timings)})"
+            )
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _psql(f"drop database if exists {DATABASE} with (force)")
+
+
+if __name__ == "__main__":
+    main()
