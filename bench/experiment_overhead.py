@@ -1,6 +1,6 @@
 """Routing latency with an experiment running vs none, in one process, rounds interleaved.
 
-    .venv/bin/python bench/experiment_overhead.py [--requests 2000] [--rounds 2] [--root DIR]
+    .venv/bin/python bench/experiment_overhead.py [--requests 3000] [--block 100] [--root DIR]
 
 POSTs `/api/v1/routers/support/route` through Django's test client (the whole request path:
 auth, validation, routing, the decision-log buffer, serialisation; no socket) with a new
@@ -13,7 +13,10 @@ routing itself is as cheap as it gets and any per-request experiment cost shows)
 - policy: a second arm with a policy override (cache TTL 301 s, routing otherwise equal): also
   the per-request policy validation and digest.
 
-`--root /work/wt-base --only none` runs the baseline mode in another tree (before experiments).
+The modes take turns in blocks of `--block` requests. Then the routing call without HTTP
+(decide_for_caller, 20x as many calls, in turns of 20x the block), then the experiment step alone (the
+plan lookup, hash and arm policy) is timed 20,000 times per mode. `--root /work/wt-base --only
+none` runs the baseline mode in another tree (before experiments).
 Creates and drops the PostgreSQL database `semroute_exp_bench` on 127.0.0.1 (user postgres).
 """
 
@@ -65,7 +68,9 @@ def _setup(root: Path):
 
     document = json.loads((root / "routing" / "demo" / "support.json").read_text())
     router = router_config_apply(document=document, summary="bench").router
-    _, raw_key = api_key_create(name="bench", scopes=["route", "config:write"], routers=[])
+    _, raw_key = api_key_create(
+        name="bench", scopes=["route"], routers=[], rate_limit_per_minute=1_000_000_000
+    )
     return router, raw_key
 
 
@@ -105,10 +110,49 @@ def _mode_set(router, mode: str):
     )
 
 
+def _step_micros(router, calls: int) -> dict[str, float]:
+    """Median microseconds of the experiment step alone: hooks.experiment_for, the arm's hash
+    and lookup, and its policy (what decide_for_caller adds before routing)."""
+    from routing.decide import arm_policy
+    from routing.decision_hooks import hooks
+    from routing.snapshots import compiled_router
+
+    snapshot = compiled_router(router).snapshot
+    timings = []
+    for index in range(calls):
+        start = time.perf_counter_ns()
+        plan = hooks.experiment_for(router)
+        if plan is not None:
+            arm, _ = plan.arm_for(user_id=f"u{index}", session_id=None)
+            arm_policy(plan, arm, snapshot)
+        timings.append((time.perf_counter_ns() - start) / 1000)
+    return statistics.median(timings)
+
+
+def _decide_block(router, calls: int, offset: int) -> list[float]:
+    """Microseconds per routing call as the route API makes it (decide_for_caller; in a tree
+    without experiments, decide_batch), without HTTP."""
+    try:
+        from routing.decide import decide_for_caller
+    except ImportError:  # the baseline tree
+        from routing.decide import decide_batch
+
+        def decide_for_caller(*, router, queries, user_id, session_id=None):
+            return decide_batch(router=router, queries=queries), None
+
+    timings = []
+    for index in range(calls):
+        query = QUERIES[index % len(QUERIES)]
+        start = time.perf_counter_ns()
+        decide_for_caller(router=router, queries=[query], user_id=f"u{offset + index}")
+        timings.append((time.perf_counter_ns() - start) / 1000)
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--requests", type=int, default=3000, help="per mode")
+    parser.add_argument("--block", type=int, default=100, help="requests per mode in turn")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--only", choices=["none", "assign", "policy"], default=None)
     options = parser.parse_args()
@@ -124,29 +168,41 @@ def main() -> None:
             if not options.only:
                 _mode_set(router, mode)
             _measure(client, key, 300, 0)
+        # Modes take turns in small blocks, so each sees the same machine load (other work on
+        # the machine changes it from minute to minute).
         results: dict[str, list[float]] = {mode: [] for mode in modes}
         offset = 1000
-        for round_number in range(options.rounds):
+        while len(results[modes[-1]]) < options.requests:
             for mode in modes:
                 if not options.only:
                     _mode_set(router, mode)
-                timings = _measure(client, key, options.requests, offset)
-                offset += options.requests
-                results[mode].extend(timings)
-                print(
-                    f"round {round_number + 1} {mode:>6}: p50 {statistics.median(timings):.3f} ms"
-                    f"  p95 {statistics.quantiles(timings, n=20)[18]:.3f} ms"
-                    f"  (n={len(timings)})"
-                )
+                results[mode].extend(_measure(client, key, options.block, offset))
+                offset += options.block
         print(
-            f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores, python {platform.python_version()}"
+            f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+            f"python {platform.python_version()}, load {os.getloadavg()[0]:.1f}"
         )
         for mode, timings in results.items():
             print(
-                f"all {mode:>6}: p50 {statistics.median(timings):.3f} ms"
+                f"route {mode:>6}: p50 {statistics.median(timings):.3f} ms"
                 f"  p95 {statistics.quantiles(timings, n=20)[18]:.3f} ms  (n={len(timings)})"
             )
+        decided: dict[str, list[float]] = {mode: [] for mode in modes}
+        while len(decided[modes[-1]]) < 20 * options.requests:
+            for mode in modes:
+                if not options.only:
+                    _mode_set(router, mode)
+                decided[mode].extend(_decide_block(router, 20 * options.block, offset))
+                offset += 20 * options.block
+        for mode, timings in decided.items():
+            print(
+                f"decide {mode:>6}: p50 {statistics.median(timings):.1f} us"
+                f"  p95 {statistics.quantiles(timings, n=20)[18]:.1f} us  (n={len(timings)})"
+            )
+        if not options.only:
+            for mode in modes:
+                _mode_set(router, mode)
+                print(f"step  {mode:>6}: median {_step_micros(router, 20_000):.2f} us (n=20000)")
     finally:
         from django.db import connections
 

@@ -17,7 +17,10 @@ from routing.runtime import runtime_cache
 
 SETTINGS_SECONDS = 5.0  # how stale this worker's copy of a router's judge settings may be
 
+BUDGET_SECONDS = 1.0  # how stale the request path's view of "budget left" may be
+
 _settings = runtime_cache("judge_settings", max_entries=1024)
+_budget = runtime_cache("judge_budget_left", max_entries=1024)
 
 
 def today() -> dt.date:
@@ -40,6 +43,7 @@ def judge_settings(router_id: int) -> JudgeSettings:
 def judge_settings_save(*, router_id: int, **values) -> JudgeSettings:
     saved, _ = JudgeSettings.objects.update_or_create(router_id=router_id, defaults=values)
     _settings.pop(router_id)
+    _budget.pop(router_id)
     return saved
 
 
@@ -53,6 +57,16 @@ def budget_left(router_id: int) -> bool:
     """True while today's judge + shadow spend is below the router's daily budget."""
     spend = spend_today(router_id)
     return spend.judge_usd + spend.shadow_usd < judge_settings(router_id).daily_budget_usd
+
+
+def budget_left_now(router_id: int) -> bool:
+    """`budget_left`, re-read at most every BUDGET_SECONDS per worker (for the request path)."""
+    now = time.monotonic()
+    entry = _budget.get(router_id)
+    if entry is None or now - entry[0] >= BUDGET_SECONDS:
+        entry = (now, budget_left(router_id))
+        _budget.set(router_id, entry)
+    return entry[1]
 
 
 def spend_add(

@@ -23,7 +23,7 @@ from django.db import DatabaseError, IntegrityError, close_old_connections, tran
 from django.db.models import F
 from django.utils import timezone
 
-from analytics.experiments.budget import budget_left
+from analytics.experiments.budget import budget_left_now
 from analytics.experiments.exceptions import ExperimentConflict
 from analytics.experiments.models import ShadowComparison, ShadowTest, Status
 from analytics.experiments.plans import version_compiled
@@ -210,7 +210,7 @@ def _offer(ids, *, router, queries, decisions, channel="batch", **_: Any) -> Non
     chosen = [position for position in range(len(decisions)) if _random.random() * 100 < percent]
     if not chosen:
         return
-    if not budget_left(router.pk):
+    if not budget_left_now(router.pk):
         ShadowTest.objects.filter(pk=shadow_id).update(over_budget=F("over_budget") + len(chosen))
         return
     for position in chosen:
