@@ -8,7 +8,6 @@ import pytest
 from analytics.experiments.shadow import shadow_queue
 from routing.services.config_apply import router_config_apply
 from tests.api.conftest import _api_state, api, client_for, make_key  # noqa: F401
-from tests.browser.conftest import artifacts, chromium, page  # noqa: F401
 from tests.console.conftest import operator_client, viewer_client  # noqa: F401
 from tests.wire.openai_server import OpenAIWireServer
 

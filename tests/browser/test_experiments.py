@@ -9,6 +9,7 @@ from analytics.decision_log import decision_log
 from analytics.experiments.models import Experiment
 from routing.decide import decide_for_caller
 from routing.decision_hooks import hooks
+from tests.api.conftest import _api_state  # noqa: F401  (decision log buffer, no flusher)
 
 pytestmark = pytest.mark.browser
 
