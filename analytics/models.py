@@ -148,6 +148,17 @@ from analytics.evaluations.models import (  # noqa: E402, F401
     LabelledRow,
     LabelledSet,
 )
+
+# The experiments room keeps its models in its own module too.
+from analytics.experiments.models import (  # noqa: E402, F401
+    DailySpend,
+    Experiment,
+    ExperimentArm,
+    JudgeSettings,
+    JudgeVerdict,
+    ShadowComparison,
+    ShadowTest,
+)
 from analytics.outcomes.models import Outcome, QualityTraining  # noqa: E402, F401
 from analytics.review.models import (  # noqa: E402, F401
     ReviewDecision,

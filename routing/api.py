@@ -11,7 +11,7 @@ from routing.auth import APIKeyAuth, router_by_slug, router_for_import, router_f
 from routing.config_io import config_validate, router_config_export
 from routing.config_schema import ConfigDocument
 from routing.config_upload import config_document_read
-from routing.decide import decide, decide_batch
+from routing.decide import decide_for_caller
 from routing.decision_hooks import hooks
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
@@ -50,8 +50,14 @@ def query_length_check(queries: list[str]) -> None:
 def route(request: HttpRequest, slug: str, payload: RouteIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check([payload.query])
-    context = retrieved_context(payload.context)
-    decision = decide(router=target, query=payload.query, allow_stale=True, context=context)
+    (decision,), experiment = decide_for_caller(
+        router=target,
+        queries=[payload.query],
+        user_id=payload.user_id,
+        session_id=payload.session_id,
+        allow_stale=True,
+        contexts=[retrieved_context(payload.context)],
+    )
     (decision_id,) = hooks.record(
         router=target,
         queries=[payload.query],
@@ -61,9 +67,15 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
         session_ref=payload.session_id,
         metadata=payload.metadata,
         channel="api",
+        experiment_id=experiment.id if experiment else None,
+        experiment_arm=experiment.arm if experiment else "",
     )
     return DecisionOut.from_decision(
-        decision_id=decision_id, router_slug=target.slug, decision=decision, explain=payload.explain
+        decision_id=decision_id,
+        router_slug=target.slug,
+        decision=decision,
+        explain=payload.explain,
+        experiment=experiment.as_dict() if experiment else None,
     )
 
 
@@ -76,9 +88,13 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
 def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check(payload.queries)
-    contexts = route_contexts(payload.context, len(payload.queries))
-    decisions = decide_batch(
-        router=target, queries=payload.queries, allow_stale=True, contexts=contexts
+    decisions, experiment = decide_for_caller(
+        router=target,
+        queries=payload.queries,
+        user_id=payload.user_id,
+        session_id=payload.session_id,
+        allow_stale=True,
+        contexts=route_contexts(payload.context, len(payload.queries)),
     )
     decision_ids = hooks.record(
         router=target,
@@ -89,7 +105,10 @@ def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
         session_ref=payload.session_id,
         metadata=payload.metadata,
         channel="batch",
+        experiment_id=experiment.id if experiment else None,
+        experiment_arm=experiment.arm if experiment else "",
     )
+    arm = experiment.as_dict() if experiment else None
     return {
         "decisions": [
             DecisionOut.from_decision(
@@ -97,6 +116,7 @@ def route_batch(request: HttpRequest, slug: str, payload: RouteBatchIn):
                 router_slug=target.slug,
                 decision=decision,
                 explain=payload.explain,
+                experiment=arm,
             )
             for decision_id, decision in zip(decision_ids, decisions, strict=True)
         ]

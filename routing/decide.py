@@ -6,22 +6,31 @@ encoder, the decision cache (Redis-backed when REDIS_URL is set) and the LLM sta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
-from routing.engine import Decision, IntentLLM, LocalDecisionCache
+from routing.decision_hooks import hooks
+from routing.engine import CompiledRouter, Decision, IntentLLM, LocalDecisionCache
 from routing.engine.context import RetrievedContext
+from routing.engine.errors import SnapshotError
+from routing.engine.experiments import ArmPlan, ExperimentPlan, control_decision
 from routing.engine.snapshot import Policy, RouterSnapshot
 from routing.models import Router
 from routing.providers import registry as providers
 from routing.runtime import runtime_cache, runtime_register
-from routing.snapshots import compiled_router
+from routing.snapshots import compiled_router, policy_with_changes
 from routing.vectors import active_encoder
+
+logger = logging.getLogger("semroute.decide")
 
 _local_decisions = runtime_register("decisions", LocalDecisionCache(max_entries=20_000))
 _llm_by_revision = runtime_cache("llm_stage_by_revision", max_entries=256)
+# (experiment id, arm, snapshot fingerprint) -> the arm's Policy: built once, not per request.
+_arm_policies = runtime_cache("experiment_arm_policies", max_entries=256)
 
 
 class SharedDecisionCache:
@@ -99,3 +108,78 @@ def decide_batch(
         policy=policy,
         contexts=contexts,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentAssignment:
+    """Which experiment and arm decided, and the key that chose the arm (user_id, session_id,
+    request)."""
+
+    id: int
+    name: str
+    arm: str
+    assigned_by: str
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "arm": self.arm, "assigned_by": self.assigned_by}
+
+
+def arm_policy(plan: ExperimentPlan, arm: ArmPlan, snapshot: RouterSnapshot) -> Policy:
+    """The arm's policy: its changes over the policy of the version it routes with."""
+    if not arm.policy_changes:
+        return snapshot.policy
+    return _arm_policies.get_or_set(
+        (plan.id, arm.name, snapshot.fingerprint),
+        lambda: policy_with_changes(snapshot.policy, dict(arm.policy_changes)),
+    )
+
+
+def decide_for_caller(
+    *,
+    router: Router,
+    queries: Sequence[str],
+    user_id: str | None = None,
+    session_id: str | None = None,
+    allow_stale: bool = False,
+    contexts: Sequence[RetrievedContext | None] | None = None,
+) -> tuple[list[Decision], ExperimentAssignment | None]:
+    """Route a caller's queries, in the arm of the router's running experiment if there is one.
+
+    Every caller that routes live traffic (the route API, the gateway) comes here, so all of them
+    assign arms the same way: sticky by user id (or session id, or per request), the arm's
+    version and policy, and the control arm answering with the most expensive tier.
+    `contexts`: one retrieved context (or None) per query, as for decide_batch.
+    """
+    plan: ExperimentPlan | None = hooks.experiment_for(router)
+    if plan is None:
+        decisions = decide_batch(
+            router=router, queries=queries, allow_stale=allow_stale, contexts=contexts
+        )
+        return decisions, None
+    arm, assigned_by = plan.arm_for(user_id=user_id, session_id=session_id)
+    try:
+        compiled: CompiledRouter = (
+            arm.compiled(router)
+            if arm.compiled is not None
+            else compiled_router(router, allow_stale=allow_stale)
+        )
+        policy = arm_policy(plan, arm, compiled.snapshot)
+    except SnapshotError:
+        # An arm that cannot be built (checked when the experiment was made, so rare) must not
+        # fail live traffic: route with the configuration, outside the experiment.
+        logger.exception("experiment %s arm %s cannot route; routing without it", plan.id, arm.name)
+        decisions = decide_batch(
+            router=router, queries=queries, allow_stale=allow_stale, contexts=contexts
+        )
+        return decisions, None
+    decisions = compiled.route_batch(
+        list(queries),
+        encoder=active_encoder(),
+        llm=intent_llm_for(compiled.snapshot),
+        cache=decision_cache(),
+        policy=policy,
+        contexts=contexts,
+    )
+    if arm.control:
+        decisions = [control_decision(decision, compiled.snapshot.tiers) for decision in decisions]
+    return decisions, ExperimentAssignment(plan.id, plan.name, arm.name, assigned_by)

@@ -34,6 +34,10 @@ class DecisionLogHooks:
     #   the gateway answered a request (after the last byte); the LLM judge samples these.
     #   Called off the response's critical path; must never block or raise.
     gateway_answered: Callable[..., None] = lambda **_: None
+    # experiment_for(router) -> routing.engine.experiments.ExperimentPlan | None: the router's
+    #   running experiment. On every routing call: must be an in-process lookup, never a query
+    #   per call (analytics caches plans and re-checks them at most every half second).
+    experiment_for: Callable[[Any], Any] = lambda router: None
 
 
 hooks = DecisionLogHooks()

@@ -291,17 +291,34 @@ class DecisionFields(Schema):
 DECISION_PUBLIC_FIELDS: tuple[str, ...] = tuple(DecisionFields.model_fields)
 
 
+class ExperimentRefOut(Schema):
+    id: int
+    name: str
+    arm: str = Field(description="The arm that decided; the control arm is named `control`.")
+    assigned_by: str = Field(
+        description="The key that chose the arm: user_id, session_id, or request (neither given)."
+    )
+
+
 class DecisionOut(DecisionFields):
     decision_id: uuid.UUID
     router: str
     secondary_intents: list[SecondaryIntentOut] = Field(
         default_factory=list, description="Other intents the message asks for (split_intents)."
     )
+    experiment: ExperimentRefOut | None = Field(
+        None, description="The router's running experiment and this caller's arm; null when none."
+    )
     trace: TraceOut | None = Field(None, description="Only with explain=true.")
 
     @staticmethod
     def from_decision(
-        *, decision_id: uuid.UUID, router_slug: str, decision: Decision, explain: bool
+        *,
+        decision_id: uuid.UUID,
+        router_slug: str,
+        decision: Decision,
+        explain: bool,
+        experiment: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         # Attribute access, not Decision.to_dict(): ninja serialises the trace dataclasses itself.
         fields = {name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS}
@@ -309,6 +326,7 @@ class DecisionOut(DecisionFields):
             decision_id=decision_id,
             router=router_slug,
             secondary_intents=decision.secondary_intents,
+            experiment=experiment,
             trace=decision.trace if explain else None,
         )
         return fields

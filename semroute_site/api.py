@@ -321,6 +321,7 @@ def health(request: HttpRequest):
 def _mount() -> None:
     from analytics.api import router as analytics_router
     from analytics.evaluations.api import router as evaluations_router
+    from analytics.experiments.api import router as experiments_router
     from analytics.outcomes.api import router as outcomes_router
     from analytics.review.api import router as review_router
     from routing.api import router as routing_router
@@ -332,6 +333,7 @@ def _mount() -> None:
     api.add_router("/v1/", gateway_router)
     api.add_router("/v1/", review_router)
     api.add_router("/v1/", outcomes_router)
+    api.add_router("/v1/", experiments_router)
 
 
 _mount()

@@ -15,5 +15,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", include("analytics.dashboards.urls")),
     path("r/<slug:slug>/outcomes/", include("analytics.outcomes.urls")),
+    path("r/<slug:slug>/experiments/", include("analytics.experiments.urls")),
     path("", include("routing.urls")),
 ]
