@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from routing.decide import decide
+from routing.decide import ExperimentAssignment, decide_for_caller
 from routing.decision_hooks import hooks
 from routing.engine import Decision
 from routing.engine.context import RetrievedContext
@@ -76,6 +76,7 @@ class GatewayRun:
 
     request: GatewayRequest
     decision: Decision
+    experiment: ExperimentAssignment | None
     decision_id: uuid.UUID
     ladder: list[TierSpec]
     deadline: float
@@ -105,6 +106,7 @@ class GatewayRun:
             "escalations": self.escalations,
             "blocked": self.decision.blocked,
             "attempts": self.attempts,
+            "experiment": self.experiment.as_dict() if self.experiment else None,
         }
 
     def headers(self) -> dict[str, str]:
@@ -115,6 +117,7 @@ class GatewayRun:
             "x-semroute-handler": facts["handler"] or "",
             "x-semroute-tier": facts["tier"] or "",
             "x-semroute-escalations": str(facts["escalations"]),
+            "x-semroute-arm": self.experiment.arm if self.experiment else "",
         }
 
 
@@ -125,8 +128,14 @@ def _session_key(router: Router, session_ref: str) -> str:
 
 def gateway_start(request: GatewayRequest) -> GatewayRun:
     """Route the request and lay out the tiers to try (the session's floor lifts the start)."""
-    decision = decide(
-        router=request.router, query=request.query, allow_stale=True, context=request.context
+    # The same arm assignment as the route API: sticky by user, else session, else per request.
+    (decision,), experiment = decide_for_caller(
+        router=request.router,
+        queries=[request.query],
+        user_id=request.user_ref,
+        session_id=request.session_ref,
+        allow_stale=True,
+        contexts=[request.context],
     )
     tiers = compiled_router(request.router, allow_stale=True).snapshot.tiers
     floor = (
@@ -142,6 +151,7 @@ def gateway_start(request: GatewayRequest) -> GatewayRun:
     return GatewayRun(
         request=request,
         decision=decision,
+        experiment=experiment,
         decision_id=uuid.uuid4(),
         ladder=ladder,
         deadline=time.monotonic() + budget_seconds(),
@@ -514,6 +524,8 @@ def gateway_record(run: GatewayRun) -> None:
         channel=request.channel,
         decision_ids=[run.decision_id],
         gateway_facts=gateway_facts(run),
+        experiment_id=run.experiment.id if run.experiment else None,
+        experiment_arm=run.experiment.arm if run.experiment else "",
     )
     try:
         hooks.gateway_answered(
