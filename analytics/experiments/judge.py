@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics.experiments.budget import budget_left, judge_settings, spend_add
 from analytics.experiments.models import JudgeVerdict, Verdict
+from analytics.outcomes.services import OutcomeRefused, outcome_record
 from routing.engine.snapshot import TierSpec
 from routing.engine.tier_policy import most_expensive_tier, tier_cost_usd
 from routing.models import Router
@@ -252,4 +253,24 @@ def judge_verdict_execute(*, verdict_id: int) -> JudgeVerdict | None:
     verdict.cost_usd, verdict.state, verdict.judged_at = cost, "done", timezone.now()
     verdict.save()
     spend_add(router_id=verdict.router_id, judge_usd=cost, judge_calls=1)
+    verdict_outcome_record(verdict)
     return verdict
+
+
+def verdict_outcome_record(verdict: JudgeVerdict) -> None:
+    """A usable verdict becomes an outcome label (source "judge") for outcome-learned routing."""
+    labelled = verdict_outcome(verdict)
+    if labelled is None:
+        return
+    query, tier, good = labelled
+    try:
+        outcome_record(
+            router=verdict.router,
+            query=query,
+            tier=tier,
+            good=good,
+            source="judge",
+            decision_id=verdict.decision_id,
+        )
+    except OutcomeRefused as refused:  # e.g. the tier was renamed since the answer
+        logger.warning("judge verdict %s not kept as an outcome: %s", verdict.pk, refused)

@@ -20,6 +20,7 @@ from analytics.experiments.judge import (
 )
 from analytics.experiments.models import JudgeVerdict
 from analytics.experiments.reports import judge_summary
+from analytics.outcomes.models import Outcome
 from routing.decide import decide
 from tests.experiments.conftest import CHEAP, JUDGE, STRONG
 from tests.wire.anthropic_server import MessageReply
@@ -151,6 +152,7 @@ def test_a_malformed_verdict_is_kept_as_invalid(
     )
     assert verdict.error.startswith("not JSON")
     assert verdict_outcome(verdict) is None
+    assert not Outcome.objects.filter(router=judged_router).exists()
     assert judge_summary(judged_router)["invalid"] == 1
 
 
@@ -210,6 +212,14 @@ def test_a_verdict_becomes_an_outcome_label(
         _answered(judged_router)
     verdict = JudgeVerdict.objects.get()
     assert verdict_outcome(verdict) == (QUESTION[0]["content"], CHEAP, True)
+    [outcome] = Outcome.objects.filter(router=judged_router)
+    assert (outcome.query, outcome.tier, outcome.good, outcome.source) == (
+        QUESTION[0]["content"],
+        CHEAP,
+        True,
+        "judge",
+    )
+    assert outcome.decision_id == verdict.decision_id
 
 
 def test_the_hook_never_raises(wire_router):
