@@ -97,6 +97,13 @@ class DecisionLog(models.Model):
                 condition=models.Q(escalations__gt=0),
                 name="decision_router_escalated",
             ),
+            # Per-arm results read an experiment's decisions (analytics/experiments/results.py);
+            # partial, so the decisions made outside experiments cost it nothing.
+            models.Index(
+                fields=["experiment_id", "experiment_arm"],
+                condition=models.Q(experiment_id__isnull=False),
+                name="decision_experiment_arm",
+            ),
         ]
 
     def __str__(self) -> str:
