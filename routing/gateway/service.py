@@ -513,6 +513,14 @@ def gateway_record(run: GatewayRun) -> None:
         return
     run.recorded = True
     request = run.request
+    if request.session_ref and run.answer_tier is not None:
+        # The floor is the tier that answered: an escalated turn lifts the conversation's floor
+        # (the ladder only climbs from the floor, so this never lowers it).
+        cache.set(
+            _session_key(request.router, request.session_ref),
+            run.answer_tier.name,
+            SESSION_TTL_SECONDS,
+        )
     hooks.record(
         router=request.router,
         queries=[request.query],
