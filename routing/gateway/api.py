@@ -11,6 +11,8 @@ from ninja import Router
 
 from routing.auth import APIKeyAuth, router_for_key
 from routing.config_schema import text_problem
+from routing.engine.context import RetrievedContext
+from routing.engine.encoders import count_tokens
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
 from routing.providers import ChatOptions
@@ -36,17 +38,27 @@ def _text(content) -> str:
     )
 
 
-def _query(messages: list[dict]) -> str:
-    """The last user turn's text: what the router routes."""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            text = _text(message.get("content")).strip()
-            if text:
-                return text
+def _routed_turn(messages: list[dict]) -> int:
+    """The index of the last user turn with text: what the router routes."""
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message["role"] == "user" and _text(message.get("content")).strip():
+            return index
     raise NoUserTurn(
         "The conversation has no user turn with text: semroute routes the last user message.",
         details={"field": "messages"},
     )
+
+
+def _routing_context(payload: ChatCompletionIn, messages: list[dict], turn: int):
+    """What the complexity stage and the cost estimate see beside the routed turn: the app's
+    `context` when it sends one, else the conversation's other messages as a token count (they
+    are part of the prompt the tier will read; a long conversation is a heavier request)."""
+    if payload.context is not None:
+        return retrieved_context_parse(payload.context)
+    others = [_text(m.get("content")) for i, m in enumerate(messages) if i != turn]
+    tokens = sum(count_tokens(text) for text in others if text)
+    return RetrievedContext(documents=0, tokens=tokens) if tokens else None
 
 
 def _options(payload: ChatCompletionIn) -> ChatOptions:
@@ -91,7 +103,8 @@ def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
         )
     target = _target(payload.model, request.auth)
     messages = [message.model_dump(exclude_none=True) for message in payload.messages]
-    query = _query(messages)
+    turn = _routed_turn(messages)
+    query = _text(messages[turn].get("content")).strip()
     if problem := text_problem(query):  # the routed turn is stored on the decision
         raise InvalidInput(f"The last user message {problem}", details={"field": "messages"})
     limit = settings.SEMROUTE_MAX_QUERY_CHARS
@@ -103,7 +116,7 @@ def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
     gateway_request = service.GatewayRequest(
         router=target,
         query=query,
-        context=retrieved_context_parse(payload.context),
+        context=_routing_context(payload, messages, turn),
         messages=messages,
         options=_options(payload),
         principal=request.auth,

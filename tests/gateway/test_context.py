@@ -55,3 +55,33 @@ def test_a_bad_context_is_a_4xx_the_sdk_parses(client, openai_server, context, e
     assert raised.value.status_code == status
     assert "context" in raised.value.message.lower()
     assert openai_server.requests_to("/v1/chat/completions") == []
+
+
+def test_a_long_conversation_is_a_heavy_request_and_a_short_one_is_not(
+    client, openai_server, anthropic_server
+):
+    """Without a `context`, the conversation's other messages are what the tier will also read."""
+    earlier = [
+        {"role": "user", "content": "here is our whole design document " + "detail " * 9000},
+        {"role": "assistant", "content": "Noted."},
+    ]
+    anthropic_server.replies_for(SONNET).append(MessageReply("read it all"))
+    heavy = client.chat.completions.with_raw_response.create(
+        model="support", messages=[*earlier, {"role": "user", "content": SIMPLE}]
+    )
+    openai_server.replies_for(MINI).append(ChatReply("short"))
+    light = client.chat.completions.with_raw_response.create(
+        model="support",
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": SIMPLE},
+        ],
+    )
+
+    assert heavy.headers["x-semroute-tier"] == "claude-sonnet-4"
+    assert light.headers["x-semroute-tier"] == "gpt-4o-mini"
+    heavy_row = logged(heavy.headers["x-semroute-decision-id"])
+    light_row = logged(light.headers["x-semroute-decision-id"])
+    assert (heavy_row.query, heavy_row.complexity) == (SIMPLE, "complex")
+    # The estimate counts the conversation's tokens as input.
+    assert heavy_row.estimated_cost_usd > light_row.estimated_cost_usd * 100
