@@ -19,6 +19,7 @@ from analytics.dashboards import histograms
 from analytics.dashboards.models import HourlyIntentRollup, HourlyTierRollup
 from analytics.dashboards.stats import mean_interval, wilson
 from analytics.dashboards.timespan import Span
+from analytics.review.selectors import quality_report
 
 TOP_INTENTS = 8
 NO_TIER = "(none)"
@@ -366,8 +367,8 @@ def quality_tables(router, span: Span) -> list[Table]:
         "quality_tier",
         "Quality per tier: thumbs-down, re-ask and escalation rates (95% Wilson interval)",
         QUALITY_COLUMNS,
-        note="Escalation rate is of gateway decisions (channel gateway). Mis-routing rate from "
-        "reviews is not shown yet: it comes with the review queue.",
+        note="Escalation rate is of gateway decisions (channel gateway). The mis-routing rate "
+        "(per router, in the table below) is from the review queue's reviewed random sample.",
     )
     rolled = _rollups(HourlyTierRollup, span, router)
     gateway = dict(
@@ -406,6 +407,17 @@ def quality_tables(router, span: Span) -> list[Table]:
             "all", "LLM stage failed (of asked)", overall["llm_failed"], overall["llm_asked"]
         ),
     ]
+    if router is not None:
+        # Reviews are not rolled up by hour: the sample's whole history, whatever the span.
+        misrouting = quality_report(router).misrouting
+        summary.rows.append(
+            _rate_row(
+                "all",
+                "mis-routed (reviewed random sample, all time)",
+                misrouting["count"],
+                misrouting["total"],
+            )
+        )
     timeline = Table(
         "quality_time",
         "Thumbs-down, re-ask and escalation rate over time",

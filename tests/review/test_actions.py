@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from analytics.dashboards.reports import quality_tables
+from analytics.dashboards.timespan import span_from
 from analytics.models import DecisionLog, Feedback
 from analytics.review.exceptions import ReviewConflict
 from analytics.review.models import ReviewDecision, ReviewEvent, ReviewItem
@@ -210,6 +212,11 @@ def test_quality_report_counts_reviewed_decisions_and_the_sample_rate(
     assert low < 0.5 < high
     cells = {(c["reviewed"], c["decided"]): c["count"] for c in report.cells}
     assert cells == {("shipping", "shipping"): 1, ("billing", "account_access"): 1}
+    # The dashboards' quality section shows the same rate.
+    span, _ = span_from({})
+    summary = next(t for t in quality_tables(demo_router, span) if t.key == "quality_overall")
+    [row] = [r for r in summary.rows if r[1].startswith("mis-routed")]
+    assert row[2:5] == (1, 2, 50.0)
     assert report.per_intent["billing"]["recall"] == 0.0
 
 
