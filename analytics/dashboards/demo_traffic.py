@@ -165,11 +165,14 @@ def demo_traffic_generate(
             metadata=MARK,
             trace=decision.trace,
             channel="gateway" if gateway else "api",
-            language=rng.choice(LANGUAGES),
             reasked=rng.random() < 0.03,
             created_at=moment,
-            **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
-            **facts,
+            **{
+                **{name: getattr(decision, name) for name in DECISION_PUBLIC_FIELDS},
+                # The demo router does not detect languages: a made-up mix, for the dashboards.
+                "language": rng.choice(LANGUAGES),
+                **facts,
+            },
         )
         rows.append(row)
         draw = rng.random()
