@@ -34,66 +34,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from routing.engine import (  # noqa: E402
-    IntentSpec,
     LocalOnnxEncoder,
-    Policy,
-    RouterSnapshot,
-    RuleSpec,
-    TierSpec,
     compile_router,
 )
 from routing.engine.clauses import split_parts  # noqa: E402
 from routing.engine.context import RetrievedContext  # noqa: E402
 from routing.engine.hard_queries import evidence_index  # noqa: E402
 from routing.engine.language import detect_language  # noqa: E402
+from tests.engine.demo_engine import demo_snapshot  # noqa: E402  (the demo as a snapshot)
 
-DEMO = ROOT / "routing" / "demo" / "support.json"
 SETS = ROOT / "bench" / "hard_queries"
-
-
-def demo_snapshot(encoder) -> RouterSnapshot:
-    document = json.loads(DEMO.read_text())
-    pairs = [(text, i["name"]) for i in document["intents"] for text in i["examples"]]
-    policy_fields = {f.name for f in dataclasses.fields(Policy)}
-    tier_fields = {f.name for f in dataclasses.fields(TierSpec)}
-    complexity = [
-        (t, level) for level, texts in document["complexity_examples"].items() for t in texts
-    ]
-    return RouterSnapshot(
-        slug=document["slug"],
-        version=1,
-        encoder_name=encoder.name,
-        intents=tuple(
-            IntentSpec(
-                i["name"],
-                i["handler"],
-                i.get("description", ""),
-                i.get("threshold"),
-                i.get("min_tier"),
-            )
-            for i in document["intents"]
-        ),
-        example_texts=tuple(t for t, _ in pairs),
-        example_intents=tuple(n for _, n in pairs),
-        example_vectors=encoder.encode([t for t, _ in pairs]),
-        complexity_texts=tuple(t for t, _ in complexity),
-        complexity_levels=tuple(level for _, level in complexity),
-        complexity_vectors=encoder.encode([t for t, _ in complexity]),
-        rules=tuple(
-            RuleSpec(
-                id=n,
-                **{
-                    k: r.get(k) for k in ("kind", "pattern", "priority", "action", "intent", "tier")
-                },
-                reason=r.get("reason", ""),
-            )
-            for n, r in enumerate(document["rules"], start=1)
-        ),
-        tiers=tuple(
-            TierSpec(**{k: v for k, v in t.items() if k in tier_fields}) for t in document["tiers"]
-        ),
-        policy=Policy(**{k: v for k, v in document["policy"].items() if k in policy_fields}),
-    )
 
 
 def load(name: str) -> list[dict]:
