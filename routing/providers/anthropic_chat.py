@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 
 from .base import (
-    DEFAULT_CONNECT_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     ChatCompletion,
     ChatDelta,
     ChatOptions,
     ProviderError,
     ProviderTimeout,
-    status_error,
+    SDKCallErrors,
 )
 
 # The messages API requires max_tokens; a classification reply needs a few dozen.
@@ -102,8 +101,10 @@ def anthropic_tool_choice(choice) -> dict | None:
     return None
 
 
-class AnthropicChatClient:
+class AnthropicChatClient(SDKCallErrors):
     """`ChatClient` over the official `anthropic` SDK; `base_url` is given without /v1."""
+
+    sdk_base_error = "AnthropicError"
 
     provider = "anthropic"
 
@@ -146,25 +147,6 @@ class AnthropicChatClient:
         if options.temperature is not None:  # this SDK has no argument for it; the API takes it
             request["extra_body"] = {"temperature": options.temperature}
         return request
-
-    def _timeout(self, timeout: float, connect_timeout: float | None):
-        # Per request, not with_options(): that copies the client on every call.
-        connect = min(timeout, connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS)
-        return self._sdk.Timeout(timeout, connect=connect)
-
-    def _error(self, error: Exception, timeout: float) -> ProviderError:
-        sdk = self._sdk
-        if isinstance(error, sdk.APITimeoutError):
-            return ProviderTimeout(f"timed out after {timeout:g}s")
-        if isinstance(error, sdk.APIStatusError):
-            return status_error(error)
-        if isinstance(error, sdk.APIConnectionError):
-            return ProviderError(f"connection error: {error}", outcome="connection_error")
-        if isinstance(error, sdk.AnthropicError):
-            return ProviderError(f"{type(error).__name__}: {error}", outcome="malformed")
-        return ProviderError(
-            f"malformed reply: {type(error).__name__}: {error}", outcome="malformed"
-        )
 
     def complete(
         self,

@@ -185,3 +185,32 @@ def _error_message(body: Any) -> str:
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             return inner["message"]
     return ""
+
+
+class SDKCallErrors:
+    """What the OpenAI and Anthropic clients share: the per-call timeout and the mapping of their
+    SDK's exceptions to ProviderError. A subclass sets `_sdk` (the SDK module) in __init__ and
+    names its SDK's base exception in `sdk_base_error`."""
+
+    _sdk: Any
+    sdk_base_error: str
+
+    def _timeout(self, timeout: float, connect_timeout: float | None):
+        # Per request, not with_options(): that copies the client on every call.
+        connect = min(timeout, connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS)
+        return self._sdk.Timeout(timeout, connect=connect)
+
+    def _error(self, error: Exception, timeout: float) -> ProviderError:
+        sdk = self._sdk
+        if isinstance(error, sdk.APITimeoutError):
+            return ProviderTimeout(f"timed out after {timeout:g}s")
+        if isinstance(error, sdk.APIStatusError):
+            return status_error(error)
+        if isinstance(error, sdk.APIConnectionError):
+            return ProviderError(f"connection error: {error}", outcome="connection_error")
+        if isinstance(error, getattr(sdk, self.sdk_base_error)):
+            return ProviderError(f"{type(error).__name__}: {error}", outcome="malformed")
+        # A body that is not the API's (ValueError, TypeError, AttributeError from parsing).
+        return ProviderError(
+            f"malformed reply: {type(error).__name__}: {error}", outcome="malformed"
+        )

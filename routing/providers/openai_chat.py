@@ -6,19 +6,20 @@ import time
 from collections.abc import Iterator
 
 from .base import (
-    DEFAULT_CONNECT_TIMEOUT_SECONDS,
     DEFAULT_TIMEOUT_SECONDS,
     ChatCompletion,
     ChatDelta,
     ChatOptions,
     ProviderError,
     ProviderTimeout,
-    status_error,
+    SDKCallErrors,
 )
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(SDKCallErrors):
     """`ChatClient` over the official `openai` SDK; `base_url` (with /v1) selects another server."""
+
+    sdk_base_error = "OpenAIError"
 
     provider = "openai"
 
@@ -56,26 +57,6 @@ class OpenAIChatClient:
         if options.passthrough:
             request["extra_body"] = dict(options.passthrough)
         return request
-
-    def _timeout(self, timeout: float, connect_timeout: float | None):
-        # Per request, not with_options(): that copies the client on every call.
-        connect = min(timeout, connect_timeout or DEFAULT_CONNECT_TIMEOUT_SECONDS)
-        return self._sdk.Timeout(timeout, connect=connect)
-
-    def _error(self, error: Exception, timeout: float) -> ProviderError:
-        sdk = self._sdk
-        if isinstance(error, sdk.APITimeoutError):
-            return ProviderTimeout(f"timed out after {timeout:g}s")
-        if isinstance(error, sdk.APIStatusError):
-            return status_error(error)
-        if isinstance(error, sdk.APIConnectionError):
-            return ProviderError(f"connection error: {error}", outcome="connection_error")
-        if isinstance(error, sdk.OpenAIError):
-            return ProviderError(f"{type(error).__name__}: {error}", outcome="malformed")
-        # A body that is not the API's (ValueError, TypeError, AttributeError from parsing).
-        return ProviderError(
-            f"malformed reply: {type(error).__name__}: {error}", outcome="malformed"
-        )
 
     def complete(
         self,
