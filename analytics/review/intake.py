@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -145,7 +145,6 @@ def items_collect(*, router: Router, incoming: Sequence[Incoming]) -> list[Revie
         if fresh
         else np.zeros((0, 0), dtype=np.float32)
     )
-    similar = settings.SEMROUTE_REVIEW_DUPLICATE_SIMILARITY
     items_by_decision: dict[uuid.UUID, ReviewItem] = {}
     now = timezone.now()
     with transaction.atomic():
@@ -165,84 +164,131 @@ def items_collect(*, router: Router, incoming: Sequence[Incoming]) -> list[Revie
                 item.save(update_fields=["reasons", "suggested_intent", "suggestion_source"])
             items_by_decision[entry.decision_id] = item
         if fresh:
-            open_items = list(
-                ReviewItem.objects.for_router(router)
-                .open()
-                .filter(encoder=encoder.name)
-                .exclude(vector=None)
-                .order_by("-last_seen_at")
-                .only("id", "query_key", "vector", "reasons", "count", "suggested_intent")[
-                    :OPEN_COMPARE_LIMIT
-                ]
-            )
-            keys = {item.query_key: item for item in open_items}
-            known = (
-                np.stack([item.vector_array() for item in open_items])
-                if open_items
-                else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-            )
-            added: list[np.ndarray] = []  # vectors of the items this batch opens
-            for entry, vector in zip(fresh, vectors, strict=True):
-                key = query_key(entry.query)
-                item = keys.get(key)
-                if item is None and len(open_items):
-                    similarities = known @ vector
-                    if added:
-                        similarities = np.concatenate([similarities, np.stack(added) @ vector])
-                    best = int(np.argmax(similarities))
-                    if similarities[best] >= similar:
-                        item = open_items[best]
-                if item is None:
-                    item = ReviewItem.objects.create(
-                        router=router,
-                        decision_id=entry.decision_id,
-                        query=entry.query,
-                        query_key=key,
-                        vector=vector.tobytes(),
-                        encoder=encoder.name,
-                        reasons=list(entry.reasons),
-                        decided_intent=entry.decided_intent,
-                        confidence=entry.confidence,
-                        suggested_intent=entry.suggested_intent,
-                        suggestion_source=entry.suggestion_source,
-                    )
-                    open_items.append(item)
-                    added.append(vector)
-                    keys[key] = item
-                else:
-                    item.reasons = _merged(item.reasons, entry.reasons)
-                    item.count += 1
-                    changes = {
-                        "reasons": item.reasons,
-                        "count": F("count") + 1,
-                        "last_seen_at": now,
-                    }
-                    if entry.suggestion_source == "feedback":
-                        changes.update(
-                            suggested_intent=entry.suggested_intent, suggestion_source="feedback"
-                        )
-                    ReviewItem.objects.filter(pk=item.pk).update(**changes)
-                ReviewDecision.objects.create(
-                    item=item,
-                    decision_id=entry.decision_id,
-                    decided_intent=entry.decided_intent,
-                    reasons=list(entry.reasons),
-                    sampled=entry.sampled,
-                    created_at=entry.created_at,
-                )
-                items_by_decision[entry.decision_id] = item
+            items_by_decision.update(_fresh_collect(router, fresh, vectors, encoder.name, now))
     return [items_by_decision[entry.decision_id] for entry in incoming]
 
 
+def _fresh_collect(
+    router: Router, fresh: Sequence[Incoming], vectors: np.ndarray, encoder: str, now: datetime
+) -> dict[uuid.UUID, ReviewItem]:
+    """Queue decisions not yet in the queue: each joins an open item with the same query key or a
+    near vector, else opens one. A few statements per batch, never one per decision: the open
+    items' vectors are read as one array, new items and links are bulk-inserted, and the items
+    joined n times whose reasons stay the same get count + n in one UPDATE per n."""
+    similar = settings.SEMROUTE_REVIEW_DUPLICATE_SIMILARITY
+    known = list(
+        ReviewItem.objects.for_router(router)
+        .open()
+        .filter(encoder=encoder)
+        .exclude(vector=None)
+        .order_by("-last_seen_at")
+        .values_list("id", "query_key", "vector", "reasons")[:OPEN_COMPARE_LIMIT]
+    )
+    dim = vectors.shape[1]
+    matrix = np.zeros((len(known) + len(fresh), dim), dtype=np.float32)
+    if known:
+        matrix[: len(known)] = np.frombuffer(
+            b"".join(bytes(vector) for _, _, vector, _ in known), dtype=np.float32
+        ).reshape(len(known), dim)
+    # Row i of `matrix` is an open item: an existing one's pk, or an item this batch opens.
+    targets: list[int | ReviewItem] = [pk for pk, _, _, _ in known]
+    keys = {key: row for row, (_, key, _, _) in reversed(list(enumerate(known)))}
+    reasons_known = {pk: reasons for pk, _, _, reasons in known}
+    opened: list[ReviewItem] = []
+    joining: dict[int, list[Incoming]] = {}  # existing open item pk -> the decisions joining it
+    target_of: dict[uuid.UUID, int | ReviewItem] = {}
+    for entry, vector in zip(fresh, vectors, strict=True):
+        key = query_key(entry.query)
+        row = keys.get(key)
+        if row is None and targets:
+            similarities = matrix[: len(targets)] @ vector
+            best = int(np.argmax(similarities))
+            if similarities[best] >= similar:
+                row = best
+        if row is None:
+            item = ReviewItem(
+                router=router,
+                decision_id=entry.decision_id,
+                query=entry.query,
+                query_key=key,
+                vector=vector.tobytes(),
+                encoder=encoder,
+                reasons=list(entry.reasons),
+                decided_intent=entry.decided_intent,
+                confidence=entry.confidence,
+                suggested_intent=entry.suggested_intent,
+                suggestion_source=entry.suggestion_source,
+            )
+            keys[key] = len(targets)
+            matrix[len(targets)] = vector
+            targets.append(item)
+            opened.append(item)
+            target = item
+        else:
+            target = targets[row]
+            if isinstance(target, ReviewItem):
+                _joined(target, entry)
+            else:
+                joining.setdefault(target, []).append(entry)
+        target_of[entry.decision_id] = target
+    ReviewItem.objects.bulk_create(opened)
+    # n -> the items joined n times whose reasons stay as they were: one UPDATE for them all
+    same_reasons: dict[int, list[int]] = {}
+    for pk, entries in joining.items():
+        reasons = _merged(reasons_known[pk], [r for entry in entries for r in entry.reasons])
+        feedback = [entry for entry in entries if entry.suggestion_source == "feedback"]
+        if reasons == reasons_known[pk] and not feedback:
+            same_reasons.setdefault(len(entries), []).append(pk)
+            continue
+        changes = {"reasons": reasons, "count": F("count") + len(entries), "last_seen_at": now}
+        if feedback:
+            changes.update(
+                suggested_intent=feedback[-1].suggested_intent, suggestion_source="feedback"
+            )
+        ReviewItem.objects.filter(pk=pk).update(**changes)
+    for added, pks in same_reasons.items():
+        ReviewItem.objects.filter(pk__in=pks).update(count=F("count") + added, last_seen_at=now)
+    joined = ReviewItem.objects.defer("vector").in_bulk(list(joining))
+    items = {
+        decision_id: target if isinstance(target, ReviewItem) else joined[target]
+        for decision_id, target in target_of.items()
+    }
+    ReviewDecision.objects.bulk_create(
+        ReviewDecision(
+            item=items[entry.decision_id],
+            decision_id=entry.decision_id,
+            decided_intent=entry.decided_intent,
+            reasons=list(entry.reasons),
+            sampled=entry.sampled,
+            created_at=entry.created_at,
+        )
+        for entry in fresh
+    )
+    return items
+
+
+def _joined(item: ReviewItem, entry: Incoming) -> None:
+    """`entry` joins `item`: one more decision, its reasons added, feedback's label replacing."""
+    item.count += 1
+    item.reasons = _merged(item.reasons, entry.reasons)
+    if entry.suggestion_source == "feedback":
+        item.suggested_intent = entry.suggested_intent
+        item.suggestion_source = "feedback"
+
+
 def review_intake(*, decision_ids: Sequence[uuid.UUID | str]) -> int:
-    """Queue the logged decisions among `decision_ids` that need a look; how many went in.
+    """Queue the logged decisions among `decision_ids` that need a look; how many went in."""
+    return rows_intake(DecisionLog.objects.filter(pk__in=list(decision_ids)))
+
+
+def rows_intake(rows: Iterable[DecisionLog]) -> int:
+    """Queue the decisions among `rows` that need a look; how many went in.
 
     Console decisions (playground, console batch) never enter the queue on their own.
     """
-    rows = list(
-        DecisionLog.objects.filter(pk__in=list(decision_ids))
-        .exclude(channel__in=CONSOLE_CHANNELS)
-        .order_by("created_at", "id")
+    rows = sorted(
+        (row for row in rows if row.channel not in CONSOLE_CHANNELS),
+        key=lambda row: (row.created_at, row.id),
     )
     routers = {
         router.pk: router for router in Router.objects.filter(pk__in={r.router_id for r in rows})

@@ -145,6 +145,53 @@ def test_duplicates_and_near_duplicates_collapse_into_one_item_with_a_count(demo
     assert ReviewItem.objects.count() == 2
 
 
+def _record_unflushed(router, query, *, session=None):
+    decision = decide(router=router, query=query)
+    return decision_record(
+        router=router,
+        query=query,
+        decision=decision,
+        principal=None,
+        session_ref=session,
+        decision_id=unsampled_id(),
+    )
+
+
+def test_one_written_batch_collapses_its_duplicates_and_joins_open_items(demo_router):
+    # Written as one batch: an open item joined twice gets count + 2 from one update; a query new
+    # to the queue opens an item that later rows of the same batch join.
+    first = _record(demo_router, OUT_OF_SCOPE)
+    batch = [
+        _record_unflushed(demo_router, query)
+        for query in (
+            OUT_OF_SCOPE,
+            "How do I bake sourdough bread?",
+            "what's the weather in Paris tomorrow",
+            "what is the weather in Paris tomorrow",  # near, in the same batch
+            "what's the weather in paris tomorrow",
+        )
+    ]
+    decision_log.flush()
+    bread, weather = _item_of(first), _item_of(batch[2])
+    assert (bread.count, weather.count) == (3, 3)
+    assert [_item_of(decision_id).pk for decision_id in batch] == [bread.pk] * 2 + [weather.pk] * 3
+    assert ReviewItem.objects.count() == 2
+    assert ReviewDecision.objects.count() == 6
+
+
+def test_the_hook_costs_confident_traffic_without_a_session_one_query(
+    demo_router, django_assert_num_queries
+):
+    from analytics.review.tasks import decisions_written
+
+    ids = [_record_unflushed(demo_router, CONFIDENT) for _ in range(5)]
+    decision_log.flush()
+    rows = list(DecisionLog.objects.filter(pk__in=ids))
+    with django_assert_num_queries(1):  # the routers' ambiguity bands; no task, no row read
+        decisions_written(rows)
+    assert ReviewItem.objects.count() == 0
+
+
 def test_intake_twice_is_harmless(demo_router):
     from analytics.review.intake import review_intake
 
