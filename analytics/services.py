@@ -244,37 +244,40 @@ def decisions_reask_detect(*, rows: Sequence[DecisionLog]) -> list[uuid.UUID]:
     For every row with a session, its session's previous decision (same router, at most
     SEMROUTE_REASK_WINDOW_SECONDS earlier) is re-asked when the two queries' vectors (the active
     encoder's) have cosine >= SEMROUTE_REASK_SIMILARITY: the user did not get what they asked for.
+    The row itself is re-asked the same way when its session's next decision is already written:
+    with several workers, the later decision's batch can reach the log first.
     Returns the ids newly marked.
     """
     asked = [row for row in rows if row.session_ref and row.channel not in CONSOLE_CHANNELS]
     if not asked:
         return []
     window = timedelta(seconds=settings.SEMROUTE_REASK_WINDOW_SECONDS)
-    earlier = (
+    session_rows = (
         DecisionLog.objects.traffic()
         .filter(
             router_id__in={row.router_id for row in asked},
             session_ref__in={row.session_ref for row in asked},
             created_at__gte=min(row.created_at for row in asked) - window,
-            created_at__lte=max(row.created_at for row in asked),
+            created_at__lte=max(row.created_at for row in asked) + window,
         )
         .only("id", "router_id", "session_ref", "query", "created_at", "reasked")
         .order_by("created_at", "id")
     )
     sessions: dict[tuple[int, str], list[DecisionLog]] = {}
-    for row in earlier:
+    for row in session_rows:
         sessions.setdefault((row.router_id, row.session_ref), []).append(row)
-    pairs = []
+    pairs = {}  # (asked, asked next) by the first one's id
     for row in asked:
-        before = [
-            other
-            for other in sessions.get((row.router_id, row.session_ref), [])
-            if other.created_at < row.created_at and row.created_at - other.created_at <= window
-        ]
+        session = sessions.get((row.router_id, row.session_ref), [])
+        before = [o for o in session if o.created_at < row.created_at <= o.created_at + window]
+        after = [o for o in session if row.created_at < o.created_at <= row.created_at + window]
         if before and not before[-1].reasked:
-            pairs.append((before[-1], row))
+            pairs[before[-1].id] = (before[-1], row)
+        if after and not row.reasked:
+            pairs.setdefault(row.id, (row, after[0]))
     if not pairs:
         return []
+    pairs = list(pairs.values())
     texts = list(dict.fromkeys(text for pair in pairs for text in (pair[0].query, pair[1].query)))
     vectors = np.asarray(active_encoder().encode(texts), dtype=np.float32)
     index = {text: i for i, text in enumerate(texts)}

@@ -212,6 +212,24 @@ def test_a_similar_query_from_the_same_session_marks_the_earlier_decision_reaske
     assert "reasked" in _item_of(earlier).reasons
 
 
+def test_a_reask_written_before_the_question_it_repeats_still_counts(demo_router):
+    # Two workers: the follow-up's batch reaches the log before the first question's does.
+    later = _record(demo_router, "I would like my money back please", session="s1")
+    earlier = decision_record(
+        router=demo_router,
+        query="I want my money back",
+        decision=decide(router=demo_router, query="I want my money back"),
+        principal=None,
+        session_ref="s1",
+        decision_id=unsampled_id(),
+    )
+    DecisionLog.objects.filter(pk=later).update(created_at=timezone.now() + timedelta(seconds=1))
+    decision_log.flush()
+    assert DecisionLog.objects.get(pk=earlier).reasked is True
+    assert DecisionLog.objects.get(pk=later).reasked is False
+    assert "reasked" in _item_of(earlier).reasons
+
+
 def test_another_session_or_an_unrelated_query_is_no_reask(demo_router):
     first = _record(demo_router, "I want my money back", session="s1")
     _record(demo_router, "I would like my money back please", session="s2")
