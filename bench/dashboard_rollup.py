@@ -2,14 +2,17 @@
 
     DATABASE_URL=postgres://... .venv/bin/python bench/decisions_generate.py --rows 1000000 --days 30 --experiment 1
     DATABASE_URL=postgres://... .venv/bin/python bench/dashboard_rollup.py [--requests 20] [--skip-rollup]
+        [--ranges 24h,7d,30d,90d,month,custom]
 
 1. A full rollup (`rollup_run(since=31 days ago)`: every hour rewritten from the raw log), timed.
 2. The same again for only the hours a 5-minute beat run rewrites (no late rows: the lookback).
-3. Every dashboard page (5 sections, per router and across routers, 7 and 30 days, plus a CSV),
-   requested `--requests` times each through Django's test client in this process (the whole
-   view: queries, plotly figures, template; no network), p50 / p95 in ms: cold (the cache
-   emptied before each request: the first view after a rollup run) and warm (the section's
-   tables cached until the next rollup run, what every other request gets).
+3. Every dashboard page (5 sections, per router and across routers, each time range of
+   `--ranges`, "custom" being the last 30 whole days by from/to, plus a CSV), requested
+   `--requests` times each through Django's test client in this process (the whole view:
+   queries, plotly figures, template; no network), p50 / p95 in ms: cold (the cache emptied
+   before each request: the first view after a rollup run; PostgreSQL's own buffers stay warm)
+   and warm (the section's tables cached until the next rollup run, what every other request
+   gets).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--router", default="support")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--skip-rollup", action="store_true")
+    parser.add_argument("--ranges", default="24h,7d,30d,90d,month,custom")
     args = parser.parse_args()
     router = Router.objects.get(slug=args.router)
     decisions = DecisionLog.objects.filter(router=router).count()
@@ -81,16 +85,23 @@ def main() -> None:
         user = get_user_model().objects.create_superuser("bench-dashboards", password=None)
     client = Client()
     client.force_login(user)
+    today = timezone.now().date()
+    ranges = {
+        name: f"range={name}"
+        if name != "custom"
+        else f"range=custom&from={today - timedelta(days=30)}&to={today - timedelta(days=1)}"
+        for name in args.ranges.split(",")
+    }
     pages = []
     for scope in (f"/r/{router.slug}/dashboard", "/dashboards"):
         for section in SECTIONS:
-            for span in ("7d", "30d"):
-                pages.append(f"{scope}/{section}/?range={span}")
+            for query in ranges.values():
+                pages.append(f"{scope}/{section}/?{query}")
     pages.append(f"/r/{router.slug}/dashboard/traffic/csv/traffic_intent/?range=30d")
     # Cold: the cache emptied before every request (the first view after a rollup run).
     # Warm: what every later request until the next rollup run gets.
     results = {"cold": [], "warm": []}
-    print(f"{'page':<60} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}")
+    print(f"{'page':<80} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}")
     for url in pages:
         assert client.get(url).status_code == 200, url  # first compile of the templates
         line = []
@@ -105,7 +116,7 @@ def main() -> None:
                 assert response.status_code == 200, url
             results[mode] += times
             line += [statistics.median(times), percentile(times, 95)]
-        print(f"{url:<60} " + " ".join(f"{value:9.1f}" for value in line))
+        print(f"{url:<80} " + " ".join(f"{value:9.1f}" for value in line))
     for mode, times in results.items():
         print(
             f"all pages, {mode}: {len(times)} requests, p50 {statistics.median(times):.1f} ms, "

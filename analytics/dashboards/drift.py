@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Sum
-
-from analytics.dashboards.models import HourlyIntentRollup, HourlyTierRollup
-from analytics.dashboards.reports import NO_INTENT, NO_TIER, Table
+from analytics.dashboards.reports import (
+    INTENT_ROLLUPS,
+    NO_INTENT,
+    NO_TIER,
+    TIER_ROLLUPS,
+    Table,
+    rollup_parts,
+    rollup_sums,
+)
 from analytics.dashboards.rollups import hour_floor
 from analytics.dashboards.stats import jensen_shannon
+from analytics.dashboards.timespan import Span
 
 WEEK = timedelta(days=7)
 DEFAULT_THRESHOLD = 0.10
@@ -25,14 +31,12 @@ class Drift:
     table: Table
 
 
-def _counts(model, column: str, router, start: datetime, end: datetime) -> dict[str, int]:
-    rows = model.objects.filter(hour__gte=start, hour__lt=end).traffic()
-    if router is not None:
-        rows = rows.filter(router=router)
+def _counts(levels, column: str, router, start: datetime, end: datetime) -> dict[str, int]:
+    parts = rollup_parts(levels, Span(start, end), router, per_bucket=False)
     empty = NO_INTENT if column == "intent" else NO_TIER
     return {
-        (name or empty): n
-        for name, n in rows.values(column).annotate(n=Sum("decisions")).values_list(column, "n")
+        (name or empty): sums["n"]
+        for (name,), sums in rollup_sums(parts, (column,), n="decisions").items()
     }
 
 
@@ -40,9 +44,9 @@ def drift_of(router, now: datetime) -> list[Drift]:
     end = hour_floor(now) + timedelta(hours=1)
     week_start, history_start = end - WEEK, end - 5 * WEEK
     found = []
-    for dimension, model in (("intent", HourlyIntentRollup), ("tier", HourlyTierRollup)):
-        this_week = _counts(model, dimension, router, week_start, end)
-        previous = _counts(model, dimension, router, history_start, week_start)
+    for dimension, levels in (("intent", INTENT_ROLLUPS), ("tier", TIER_ROLLUPS)):
+        this_week = _counts(levels, dimension, router, week_start, end)
+        previous = _counts(levels, dimension, router, history_start, week_start)
         divergence = jensen_shannon(this_week, previous)
         table = Table(
             f"drift_{dimension}",
