@@ -1,10 +1,15 @@
-"""Drift: this week's intent and tier distributions against the previous four weeks' (from rollups)."""
+"""Drift: this week's intent and tier distributions against the previous four weeks' (from the
+rollups), and the new out-of-scope clusters the rollup task stored (analytics.dashboards.clusters)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
+from django.urls import reverse
+
+from analytics.dashboards.models import OutOfScopeClusters
 from analytics.dashboards.reports import (
     INTENT_ROLLUPS,
     NO_INTENT,
@@ -17,6 +22,8 @@ from analytics.dashboards.reports import (
 from analytics.dashboards.rollups import hour_floor
 from analytics.dashboards.stats import jensen_shannon
 from analytics.dashboards.timespan import Span
+from analytics.review.selectors import CLUSTER_MIN_SIZE, CLUSTER_SIMILARITY
+from analytics.review.selectors import NO_INTENT as NO_INTENT_FILTER
 
 WEEK = timedelta(days=7)
 DEFAULT_THRESHOLD = 0.10
@@ -71,3 +78,57 @@ def drift_of(router, now: datetime) -> list[Drift]:
             )
         found.append(Drift(dimension, divergence, this_week, previous, table))
     return found
+
+
+def new_clusters_table(router) -> Table:
+    """The stored new out-of-scope clusters (analytics.dashboards.clusters), biggest first."""
+    stored = OutOfScopeClusters.objects.select_related("router").order_by("router__slug")
+    if router is not None:
+        stored = stored.filter(router=router)
+    table = Table(
+        "drift_new_clusters",
+        "New out-of-scope clusters: this week's out-of-scope queries unlike the previous four weeks'",
+        ("router", "decisions this week", "previous 4 weeks", "example queries"),
+    )
+    found = []
+    computed = []
+    for row in stored:
+        computed.append(row)
+        for cluster in row.clusters:
+            found.append((row, cluster))
+    found.sort(key=lambda pair: (-pair[1]["decisions"], pair[0].router.slug))
+    for row, cluster in found:
+        slug = row.router.slug
+        table.rows.append(
+            (slug, cluster["decisions"], cluster["previous"], " · ".join(cluster["queries"]))
+        )
+        browse = {
+            "intent": NO_INTENT_FILTER,
+            "text": cluster["queries"][0][:200],
+            "since": f"{row.week_start:%Y-%m-%dT%H:%M}",
+        }
+        table.links.append(
+            [
+                ("decisions", reverse("review:decisions", args=[slug]) + "?" + urlencode(browse)),
+                ("review", reverse("review:item", args=[slug, cluster["items"][0]])),
+            ]
+        )
+    if not computed:
+        state = "not computed yet (after the next rollup run)"
+    else:
+        latest = max(row.computed_at for row in computed)
+        recurring = sum(row.recurring for row in computed)
+        state = (
+            f"computed {latest:%Y-%m-%d %H:%M} UTC from "
+            f"{sum(row.decisions for row in computed)} out-of-scope decisions this week and "
+            f"{sum(row.previous_decisions for row in computed)} in the four weeks before; "
+            f"{recurring} cluster{'s' if recurring != 1 else ''} of this week seen before left out"
+        )
+    table.note = (
+        "The last 7 days' out-of-scope queries grouped by query vector (the review queue's "
+        f"clustering: cosine >= {CLUSTER_SIMILARITY} to a cluster's centre); new: at least "
+        f"{CLUSTER_MIN_SIZE} decisions this week and fewer than {CLUSTER_MIN_SIZE} in the four "
+        f"weeks before. Decisions: the first example in the decision browser; review: its item "
+        f"in the review queue. {state.capitalize()}."
+    )
+    return table

@@ -38,6 +38,13 @@ class Table:
     columns: tuple[str, ...]
     rows: list[tuple] = field(default_factory=list)
     note: str = ""
+    links: list[list[tuple[str, str]]] = field(default_factory=list)  # (label, url) per row
+
+    def rows_linked(self) -> list[tuple[tuple, list[tuple[str, str]]]]:
+        """Each row with its links (the page's table view; the CSV writes the rows alone)."""
+        return [
+            (row, self.links[i] if i < len(self.links) else []) for i, row in enumerate(self.rows)
+        ]
 
 
 TIER_ROLLUPS = (HourlyTierRollup, DailyTierRollup)
