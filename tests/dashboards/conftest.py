@@ -1,15 +1,23 @@
-"""Generated decision-log traffic for the dashboard tests: rows written the way the log writes them."""
+"""Generated decision-log traffic for the dashboard tests: rows written the way the log writes them,
+and a module-wide database for the tests that only read such traffic."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import TestCase
 
 from analytics.decision_log import decision_rows_write
 from analytics.models import DecisionLog, Feedback
+from routing.services.config_apply import router_config_apply
+from tests.conftest import DEMO_FILE, _user
 
 NOW = datetime(2026, 3, 30, 12, 30, tzinfo=UTC)  # a Monday
 TIERS = ("cheap", "middle", "powerful")
@@ -102,6 +110,37 @@ def generated_traffic(router, *, seed: int = 7, count: int = 600, days: int = 3)
         feedback.append(Feedback(decision_id=row.id, rating=rng.choice(["up", "down", "down"])))
     Feedback.objects.bulk_create(feedback)
     return rows
+
+
+@contextmanager
+def shared_database(django_db_blocker):
+    """Data a whole module reads, written once in a transaction rolled back after the module.
+
+    Each test still runs in its own savepoint inside it (pytest-django's `db`), so whatever a
+    test writes is rolled back at its end and the next test sees the shared data as built.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def shared_cast() -> dict:
+    """The demo router (vectors computed), an operator and a viewer, as tests/conftest.py makes them."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = router_config_apply(document=json.loads(DEMO_FILE.read_text()), summary="demo")
+    assert result.applied, result.problems
+    users = get_user_model()
+    return {
+        "demo_router": result.router,
+        "operator": _user(users, "olivia", "operators"),
+        "viewer": _user(users, "victor", "viewers"),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """The cast's users are made per test; PBKDF2's 0.2-0.4 s per user tests nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
