@@ -296,25 +296,32 @@ def _per_intent(full: dict) -> dict:
     return {key: {"decisions": n} for key, n in counts.items()}
 
 
-def _contiguous(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
-    """Sorted hours as [start, end) ranges of at most CHUNK_HOURS."""
+def _ranges(hours: Iterable[datetime], *, fill_gaps: bool) -> list[tuple[datetime, datetime]]:
+    """Sorted hours as [start, end) ranges of at most CHUNK_HOURS: runs of consecutive hours, or
+    with `fill_gaps` any hours within CHUNK_HOURS of a range's start (the hours between them are
+    rewritten too: one query for a day of sparse traffic instead of one per hour)."""
     ranges: list[tuple[datetime, datetime]] = []
     for hour in sorted(set(hours)):
+        after = hour + timedelta(hours=1)
         if (
             ranges
-            and ranges[-1][1] == hour
-            and ranges[-1][1] - ranges[-1][0] < timedelta(hours=CHUNK_HOURS)
+            and (fill_gaps or ranges[-1][1] == hour)
+            and after - ranges[-1][0] <= timedelta(hours=CHUNK_HOURS)
         ):
-            ranges[-1] = (ranges[-1][0], hour + timedelta(hours=1))
+            ranges[-1] = (ranges[-1][0], after)
         else:
-            ranges.append((hour, hour + timedelta(hours=1)))
+            ranges.append((hour, after))
     return ranges
 
 
-def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
-    """Rewrite the rollups of these hours of one router from the raw log; returns hours rewritten."""
-    rewritten = 0
-    for start, end in _contiguous(hour_floor(hour) for hour in hours):
+def rollup_hours(*, router_id: int, hours: Iterable[datetime], fill_gaps: bool = False) -> int:
+    """Rewrite the rollups of these hours of one router from the raw log; returns how many.
+
+    `fill_gaps` may rewrite the hours between them too: only for hours whose raw rows are all
+    still there (inside the retention window), as an hour is rewritten from its raw rows.
+    """
+    asked = {hour_floor(hour) for hour in hours}
+    for start, end in _ranges(asked, fill_gaps=fill_gaps):
         full, by_tier = aggregate_range(router_id, start, end)
         with transaction.atomic():
             # The state row is the per-router lock: concurrent runs write one after the other.
@@ -337,8 +344,7 @@ def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
                     batch_size=2000,
                 )
             _days_rewrite(router_id, start, end)
-        rewritten += int((end - start) / timedelta(hours=1))
-    return rewritten
+    return len(asked)
 
 
 MEASURES = (*COUNTERS, *SUMS, *HISTOGRAMS, "languages")
@@ -492,7 +498,8 @@ def rollup_run(
             hours |= _feedback_hours(router.pk, since=state.feedback_seen_until)
             if cutoff is not None:
                 hours = {hour for hour in hours if hour >= cutoff}
-        rewritten = rollup_hours(router_id=router.pk, hours=hours)
+        # Every hour here is inside the retention window: the gaps between them may be rewritten.
+        rewritten = rollup_hours(router_id=router.pk, hours=hours, fill_gaps=True)
         days_reconcile(router_id=router.pk)
         RollupState.objects.filter(pk=state.pk).update(
             last_run_at=now, feedback_seen_until=feedback_watermark, hours_rewritten=rewritten

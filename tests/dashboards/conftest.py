@@ -112,6 +112,39 @@ def generated_traffic(router, *, seed: int = 7, count: int = 600, days: int = 3)
     return rows
 
 
+# Out-of-scope queries of the new-cluster tests (test_clusters.py, tests/browser): the weather
+# is asked in the four weeks before and again this week (not new), bitcoin only this week (new).
+WEATHER = [
+    "what is the weather in paris tomorrow",
+    "weather in paris today",
+    "will it rain in paris tomorrow",
+    "paris weather forecast this week",
+    "is it sunny in paris today",
+    "how cold is it in paris tonight",
+]
+BITCOIN = [
+    "what is the bitcoin price today",
+    "bitcoin price right now",
+    "how much is bitcoin worth today",
+    "what is the price of one bitcoin",
+    "current bitcoin price in euros",
+    "bitcoin price this morning",
+]
+POEM = ["write me a poem about the sea"]  # new, but two decisions: under the minimum size
+
+
+def out_of_scope_rows(
+    router, queries, *, days_ago: float, times: int = 1, now: datetime = NOW
+) -> list[DecisionLog]:
+    """Out-of-scope decisions of `queries` (each `times` times) about `days_ago` before `now`."""
+    rows = []
+    for repeat in range(times):
+        for index, query in enumerate(queries):
+            moment = now - timedelta(days=days_ago, minutes=7 * index + 60 * repeat)
+            rows.append(decision_row(router, moment, query=query, intent=None, confidence=0.2))
+    return rows
+
+
 @contextmanager
 def shared_database(django_db_blocker):
     """Data a whole module reads, written once in a transaction rolled back after the module.

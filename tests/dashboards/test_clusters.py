@@ -14,49 +14,27 @@ from analytics.dashboards.clusters import out_of_scope_clusters_compute
 from analytics.dashboards.models import OutOfScopeClusters
 from analytics.decision_log import decision_rows_write
 from analytics.review.intake import review_intake
-from tests.dashboards.conftest import NOW, decision_row
+from tests.dashboards.conftest import (
+    BITCOIN,
+    NOW,
+    POEM,
+    WEATHER,
+    decision_row,
+    out_of_scope_rows,
+)
 
 pytestmark = pytest.mark.django_db
-
-# Asked in the previous four weeks and again this week: not new.
-WEATHER = [
-    "what is the weather in paris tomorrow",
-    "weather in paris today",
-    "will it rain in paris tomorrow",
-    "paris weather forecast this week",
-    "is it sunny in paris today",
-    "how cold is it in paris tonight",
-]
-# Only this week: the new cluster.
-BITCOIN = [
-    "what is the bitcoin price today",
-    "bitcoin price right now",
-    "how much is bitcoin worth today",
-    "what is the price of one bitcoin",
-    "current bitcoin price in euros",
-    "bitcoin price this morning",
-]
-POEM = ["write me a poem about the sea"]  # new, but two decisions: under the minimum size
-
-
-def _out_of_scope(router, queries, *, days_ago: float, times: int = 1) -> list:
-    rows = []
-    for repeat in range(times):
-        for index, query in enumerate(queries):
-            moment = NOW - timedelta(days=days_ago, minutes=7 * index + 60 * repeat)
-            rows.append(decision_row(router, moment, query=query, intent=None, confidence=0.2))
-    return rows
 
 
 @pytest.fixture
 def constructed(demo_router, settings):
     settings.SEMROUTE_REVIEW_SAMPLE_RATE = 0.0
     rows = [
-        *_out_of_scope(demo_router, WEATHER, days_ago=12, times=2),
-        *_out_of_scope(demo_router, WEATHER, days_ago=2),
-        *_out_of_scope(demo_router, BITCOIN, days_ago=1, times=2),
-        *_out_of_scope(demo_router, POEM, days_ago=3, times=2),
-        *_out_of_scope(demo_router, BITCOIN, days_ago=40),  # before the five weeks: not counted
+        *out_of_scope_rows(demo_router, WEATHER, days_ago=12, times=2),
+        *out_of_scope_rows(demo_router, WEATHER, days_ago=2),
+        *out_of_scope_rows(demo_router, BITCOIN, days_ago=1, times=2),
+        *out_of_scope_rows(demo_router, POEM, days_ago=3, times=2),
+        *out_of_scope_rows(demo_router, BITCOIN, days_ago=40),  # before the five weeks: not counted
         decision_row(demo_router, NOW - timedelta(days=1)),  # in scope (refund)
     ]
     decision_rows_write(rows)

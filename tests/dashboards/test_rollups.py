@@ -387,3 +387,34 @@ def test_tables_per_day_read_days_and_edge_hours_like_the_hours_alone(demo_route
         if r.channel not in ("playground", "console") and r.created_at >= per_day.start
     )
     assert counted == expected
+
+
+def test_sparse_hours_are_rolled_a_day_at_a_time_and_gaps_only_when_allowed():
+    from analytics.dashboards.rollups import _ranges
+
+    start = hour_floor(NOW)
+    hours = [start, start + timedelta(hours=5), start + timedelta(hours=30)]
+    hour = timedelta(hours=1)
+    assert _ranges(hours, fill_gaps=True) == [
+        (start, start + 6 * hour),
+        (start + 30 * hour, start + 31 * hour),
+    ]
+    assert _ranges(hours, fill_gaps=False) == [(h, h + hour) for h in hours]
+    consecutive = [start + i * hour for i in range(30)]
+    assert _ranges(consecutive, fill_gaps=False) == [
+        (start, start + 24 * hour),
+        (start + 24 * hour, start + 30 * hour),
+    ]
+
+
+def test_rolling_sparse_traffic_with_gaps_filled_matches_the_raw_log(demo_router, settings):
+    """Twenty days of sparse traffic (most hours empty) rolled with the gaps rewritten too."""
+    from tests.dashboards.conftest import generated_traffic
+
+    settings.SEMROUTE_DECISION_RETENTION_DAYS = 0
+    rows = generated_traffic(demo_router, count=150, days=20)
+    report = rollup_run(now=NOW)
+    lookback = {hour_floor(NOW) - timedelta(hours=i) for i in range(3)}
+    assert report.hours_rewritten == len({hour_floor(r.created_at) for r in rows} | lookback)
+    _assert_totals_match(_rollup_totals(HourlyTierRollup, router=demo_router), _raw_totals(rows))
+    _assert_days_match_hours(demo_router)
