@@ -114,12 +114,12 @@ def new_clusters_table(router) -> Table:
             ]
         )
     if not computed:
-        state = "not computed yet (after the next rollup run)"
+        state = "Not computed yet (after the next rollup run)"
     else:
         latest = max(row.computed_at for row in computed)
         recurring = sum(row.recurring for row in computed)
         state = (
-            f"computed {latest:%Y-%m-%d %H:%M} UTC from "
+            f"Computed {latest:%Y-%m-%d %H:%M} UTC from "
             f"{sum(row.decisions for row in computed)} out-of-scope decisions this week and "
             f"{sum(row.previous_decisions for row in computed)} in the four weeks before; "
             f"{recurring} cluster{'s' if recurring != 1 else ''} of this week seen before left out"
@@ -128,7 +128,7 @@ def new_clusters_table(router) -> Table:
         "The last 7 days' out-of-scope queries grouped by query vector (the review queue's "
         f"clustering: cosine >= {CLUSTER_SIMILARITY} to a cluster's centre); new: at least "
         f"{CLUSTER_MIN_SIZE} decisions this week and fewer than {CLUSTER_MIN_SIZE} in the four "
-        f"weeks before. Decisions: the first example in the decision browser; review: its item "
-        f"in the review queue. {state.capitalize()}."
+        f"weeks before. Open: the first example's decisions in the decision browser, its item "
+        f"in the review queue. {state}."
     )
     return table
