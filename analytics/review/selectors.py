@@ -259,26 +259,30 @@ def vector_clusters(
     first cluster whose weighted centroid it is within `similarity` (cosine) of, or opens one.
     Returns (member indexes, nearest the centre first; total weight) for the clusters of at
     least `min_size` weight and `min_members` members, heaviest first."""
-    sums: list[np.ndarray] = []
+    # Preallocated: a cluster's sum and its normalised centre are rewritten in place when an
+    # item joins (restacking every centre per item made 5,000 distinct items take 24 s).
+    sums = np.zeros(vectors.shape, dtype=np.float32)
+    centres = np.zeros(vectors.shape, dtype=np.float32)
     members: list[list[int]] = []
     for index, vector in enumerate(vectors):
-        if sums:
-            centroids = np.stack(sums)
-            centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-            scores = centroids @ vector
+        opened = len(members)
+        if opened:
+            scores = centres[:opened] @ vector
             best = int(np.argmax(scores))
             if scores[best] >= similarity:
-                sums[best] = sums[best] + vector * weights[index]
+                sums[best] += vector * weights[index]
+                centres[best] = sums[best] / np.linalg.norm(sums[best])
                 members[best].append(index)
                 continue
-        sums.append(vector * weights[index])
+        sums[opened] = vector * weights[index]
+        centres[opened] = sums[opened] / np.linalg.norm(sums[opened])
         members.append([index])
     clusters = []
-    for total, indexes in zip(sums, members, strict=True):
+    for cluster, indexes in enumerate(members):
         size = sum(weights[i] for i in indexes)
         if size < min_size or len(indexes) < min_members:
             continue
-        centre = total / np.linalg.norm(total)
+        centre = centres[cluster]
         clusters.append((sorted(indexes, key=lambda i: -float(vectors[i] @ centre)), size))
     clusters.sort(key=lambda cluster: -cluster[1])
     return clusters
