@@ -5,7 +5,12 @@
         [--ranges 24h,7d,30d,90d,month,custom]
 
 1. A full rollup (`rollup_run(since=31 days ago)`: every hour rewritten from the raw log), timed.
-2. The same again for only the hours a 5-minute beat run rewrites (no late rows: the lookback).
+2. The same again for only the hours a 5-minute beat run rewrites (no late rows: the lookback),
+   and the new out-of-scope clusters the rollup task then computes (from the review queue's
+   items: none unless the review intake saw the decisions, and the generator writes with COPY;
+   `--queue-out-of-scope` first writes what the intake would have: an item per distinct
+   out-of-scope query with its vector, and a ReviewDecision per out-of-scope decision, by
+   INSERT ... SELECT, not the intake's path).
 3. Every dashboard page (5 sections, per router and across routers, each time range of
    `--ranges`, "custom" being the last 30 whole days by from/to, plus a CSV), requested
    `--requests` times each through Django's test client in this process (the whole view:
@@ -40,10 +45,18 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from analytics.dashboards.models import HourlyRollup, HourlyTierRollup  # noqa: E402
+from analytics.dashboards.clusters import out_of_scope_clusters_compute  # noqa: E402
+from analytics.dashboards.models import (  # noqa: E402
+    DailyTierRollup,
+    HourlyRollup,
+    HourlyTierRollup,
+)
 from analytics.dashboards.rollups import rollup_run  # noqa: E402
 from analytics.models import DecisionLog  # noqa: E402
+from analytics.review.intake import query_key  # noqa: E402
+from analytics.review.models import ReviewDecision, ReviewItem, ReviewReason  # noqa: E402
 from routing.models import Router  # noqa: E402
+from routing.vectors import active_encoder  # noqa: E402
 
 SECTIONS = ("traffic", "cost", "latency", "quality", "drift")
 
@@ -53,12 +66,44 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def out_of_scope_queue(router) -> int:
+    """The review queue the intake would have built for the out-of-scope decisions (bench only)."""
+    if ReviewDecision.objects.filter(item__router=router).exists():
+        return 0
+    out_of_scope = DecisionLog.objects.filter(router=router, intent__isnull=True, blocked=False)
+    texts = sorted(set(out_of_scope.values_list("query", flat=True).distinct()))
+    encoder = active_encoder()
+    first = dict(out_of_scope.order_by("created_at").values_list("query", "id"))
+    for text, vector in zip(texts, encoder.encode(texts), strict=True):
+        ReviewItem.objects.create(
+            router=router,
+            decision_id=first[text],
+            query=text,
+            query_key=query_key(text),
+            vector=vector.astype("float32").tobytes(),
+            encoder=encoder.name,
+            reasons=[ReviewReason.OUT_OF_SCOPE],
+            count=out_of_scope.filter(query=text).count(),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO analytics_reviewdecision "
+            "(decision_id, decided_intent, reasons, sampled, created_at, item_id) "
+            "SELECT d.id, NULL, %s, false, d.created_at, i.id FROM analytics_decisionlog d "
+            "JOIN analytics_reviewitem i ON i.router_id = d.router_id AND i.query = d.query "
+            "WHERE d.router_id = %s AND d.intent IS NULL AND NOT d.blocked",
+            ['["out_of_scope"]', router.pk],
+        )
+        return cursor.rowcount
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--router", default="support")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--skip-rollup", action="store_true")
     parser.add_argument("--ranges", default="24h,7d,30d,90d,month,custom")
+    parser.add_argument("--queue-out-of-scope", action="store_true")
     args = parser.parse_args()
     router = Router.objects.get(slug=args.router)
     decisions = DecisionLog.objects.filter(router=router).count()
@@ -72,7 +117,8 @@ def main() -> None:
             f"full rollup: {report.hours_rewritten} hours in {elapsed:.1f} s "
             f"({decisions / elapsed:,.0f} decisions/s); "
             f"{HourlyRollup.objects.filter(router=router).count():,} rows with every dimension, "
-            f"{HourlyTierRollup.objects.filter(router=router).count():,} per tier"
+            f"{HourlyTierRollup.objects.filter(router=router).count():,} per tier and hour, "
+            f"{DailyTierRollup.objects.filter(router=router).count():,} per tier and day"
         )
         started = time.perf_counter()
         report = rollup_run(router_ids=[router.pk])
@@ -80,6 +126,15 @@ def main() -> None:
             f"beat run (nothing late): {report.hours_rewritten} hours in "
             f"{time.perf_counter() - started:.2f} s"
         )
+    if args.queue_out_of_scope:
+        print(f"queued {out_of_scope_queue(router):,} out-of-scope decisions")
+    started = time.perf_counter()
+    stored = out_of_scope_clusters_compute(router=router)
+    print(
+        f"new out-of-scope clusters: {len(stored.clusters)} from {stored.decisions:,} queued "
+        f"out-of-scope decisions this week and {stored.previous_decisions:,} in the four before "
+        f"in {time.perf_counter() - started:.2f} s"
+    )
     user = get_user_model().objects.filter(is_superuser=True).first()
     if user is None:
         user = get_user_model().objects.create_superuser("bench-dashboards", password=None)
