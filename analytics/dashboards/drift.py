@@ -90,13 +90,11 @@ def new_clusters_table(router) -> Table:
         "New out-of-scope clusters: this week's out-of-scope queries unlike the previous four weeks'",
         ("router", "decisions this week", "previous 4 weeks", "example queries"),
     )
-    found = []
-    computed = []
-    for row in stored:
-        computed.append(row)
-        for cluster in row.clusters:
-            found.append((row, cluster))
-    found.sort(key=lambda pair: (-pair[1]["decisions"], pair[0].router.slug))
+    computed = list(stored)
+    found = sorted(
+        ((row, cluster) for row in computed for cluster in row.clusters),
+        key=lambda pair: (-pair[1]["decisions"], pair[0].router.slug),
+    )
     for row, cluster in found:
         slug = row.router.slug
         table.rows.append(

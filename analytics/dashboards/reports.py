@@ -86,9 +86,10 @@ def rollup_parts(levels, span: Span, router, *, per_bucket: bool = True) -> list
 
 
 def rollup_sums(parts: list[QuerySet], by: tuple[str, ...], **sums: str) -> dict[tuple, dict]:
-    """{group of `by`: {name: sum of its column}} over every part (added up across parts)."""
+    """{group of `by`: {name: sum of its column}} over every part (added up across parts);
+    with no `by`, the one group () of the totals (zeros when there are no rows)."""
     aliases = {f"sum_{name}": Sum(column) for name, column in sums.items()}
-    totals: dict[tuple, dict] = {}
+    totals: dict[tuple, dict] = {} if by else {(): dict.fromkeys(sums, 0)}
     for rows in parts:
         grouped = rows.values(*by).annotate(**aliases) if by else [rows.aggregate(**aliases)]
         for row in grouped:
