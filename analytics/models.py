@@ -144,9 +144,12 @@ class Feedback(models.Model):
 # Dashboards and alerts keep their models in their rooms; imported here so Django registers them.
 from analytics.alerts.models import Alert, AlertSettings, WebhookDelivery  # noqa: E402, F401
 from analytics.dashboards.models import (  # noqa: E402, F401
+    DailyIntentRollup,
+    DailyTierRollup,
     HourlyIntentRollup,
     HourlyRollup,
     HourlyTierRollup,
+    OutOfScopeClusters,
     RollupState,
 )
 from analytics.evaluations.models import (  # noqa: E402, F401

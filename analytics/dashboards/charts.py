@@ -137,34 +137,43 @@ def bars_with_interval(
     low: str,
     high: str,
     y_title: str,
+    horizontal: bool = False,
 ) -> dict:
+    """Bars with their interval; `horizontal` puts the categories on the y axis, one per line,
+    so long names (the quality measures) read in full instead of slanting under a narrow plot."""
     columns = _columns(table)
     groups: dict[str, list[tuple]] = defaultdict(list)
     for row in table.rows:
         groups[str(row[columns[series]]) if series else value].append(row)
     traces = []
     for index, (name, rows) in enumerate(groups.items()):
-        ys = [row[columns[value]] for row in rows]
-        traces.append(
-            {
-                "type": "bar",
-                "x": [str(row[columns[category]]) for row in rows],
-                "y": ys,
-                "name": name,
-                "marker": {"color": _color(index)},
-                "error_y": _error_bars(rows, ys, columns[low], columns[high]),
-            }
+        values = [row[columns[value]] for row in rows]
+        categories = [str(row[columns[category]]) for row in rows]
+        errors = _error_bars(rows, values, columns[low], columns[high])
+        trace = {"type": "bar", "name": name, "marker": {"color": _color(index)}}
+        if horizontal:
+            trace.update(orientation="h", y=categories, x=values, error_x=errors)
+        else:
+            trace.update(x=categories, y=values, error_y=errors)
+        traces.append(trace)
+    layout = {
+        "barmode": "group",
+        "bargap": 0.25,
+        "hovermode": "closest",
+        "showlegend": series is not None,
+    }
+    if horizontal:
+        layout.update(
+            height=max(340, 60 + 28 * len(table.rows)),
+            xaxis=_axis(y_title, rangemode="tozero"),
+            # A standoff lets automargin place the title beside the long labels, not on them.
+            yaxis={
+                **_axis(category.title(), autorange="reversed"),
+                "title": {"text": category.title(), "standoff": 12},
+            },
         )
-    return _figure(
-        traces,
-        table,
-        x_title=category.title(),
-        y_title=y_title,
-        barmode="group",
-        bargap=0.25,
-        hovermode="closest",
-        showlegend=series is not None,
-    )
+        return _figure(traces, table, x_title=y_title, y_title=category.title(), **layout)
+    return _figure(traces, table, x_title=category.title(), y_title=y_title, **layout)
 
 
 def grouped_bars(
@@ -202,8 +211,8 @@ def grouped_bars(
         hovermode="closest",
         showlegend=len(traces) > 1,
     )
-    if log:
-        figure["layout"]["yaxis"].update(type="log", rangemode="normal")
+    if log:  # labels at powers of ten only: plotly's "2" and "5" between them read as values
+        figure["layout"]["yaxis"].update(type="log", rangemode="normal", dtick=1)
     return figure
 
 
@@ -246,6 +255,7 @@ CHARTS = {
         low="low %",
         high="high %",
         y_title="Rate (%)",
+        horizontal=True,
     ),
     "quality_tier": lambda t: bars_with_interval(
         t,

@@ -9,14 +9,19 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from analytics.dashboards import histograms
-from analytics.dashboards.models import HourlyIntentRollup, HourlyTierRollup
+from analytics.dashboards.models import (
+    DailyIntentRollup,
+    DailyTierRollup,
+    HourlyIntentRollup,
+    HourlyTierRollup,
+)
+from analytics.dashboards.rollups import day_floor
 from analytics.dashboards.stats import mean_interval, wilson
 from analytics.dashboards.timespan import Span
 from analytics.review.selectors import quality_report
@@ -33,17 +38,65 @@ class Table:
     columns: tuple[str, ...]
     rows: list[tuple] = field(default_factory=list)
     note: str = ""
+    links: list[list[tuple[str, str]]] = field(default_factory=list)  # (label, url) per row
+
+    def rows_linked(self) -> list[tuple[tuple, list[tuple[str, str]]]]:
+        """Each row with its links (the page's table view; the CSV writes the rows alone)."""
+        return [
+            (row, self.links[i] if i < len(self.links) else []) for i, row in enumerate(self.rows)
+        ]
 
 
-def _rollups(model, span: Span, router):
-    rows = model.objects.filter(hour__gte=span.start, hour__lt=span.end).traffic(
-        include_console=span.include_console
-    )
-    return rows.filter(router=router) if router is not None else rows
+TIER_ROLLUPS = (HourlyTierRollup, DailyTierRollup)
+INTENT_ROLLUPS = (HourlyIntentRollup, DailyIntentRollup)
 
 
-def _bucket(span: Span):
-    return TruncHour("hour") if span.bucket == "hour" else TruncDay("hour")
+def rollup_parts(levels, span: Span, router, *, per_bucket: bool = True) -> list[QuerySet]:
+    """The span's rollup rows, each queryset with its `bucket` (the span's hour or day) annotated.
+
+    Whole UTC days inside the span come from the daily table and the hours before the first
+    and after the last whole day from the hourly one, so a month reads about 30 rows per tier
+    instead of 720. Hourly buckets (`per_bucket` on a span per hour) read hourly rows only.
+    """
+    hourly, daily = levels
+    first_day = day_floor(span.start)
+    if first_day < span.start:
+        first_day += timedelta(days=1)
+    last_day = day_floor(span.end)
+    if (per_bucket and span.bucket == "hour") or first_day >= last_day:
+        pieces = [(hourly, "hour", span.start, span.end)]
+    else:
+        pieces = [
+            (hourly, "hour", span.start, first_day),
+            (daily, "day", first_day, last_day),
+            (hourly, "hour", last_day, span.end),
+        ]
+    parts = []
+    for model, column, start, end in pieces:
+        if start >= end:
+            continue
+        rows = model.objects.filter(**{f"{column}__gte": start, f"{column}__lt": end}).traffic(
+            include_console=span.include_console
+        )
+        if router is not None:
+            rows = rows.filter(router=router)
+        bucket = TruncHour(column) if span.bucket == "hour" else TruncDay(column)
+        parts.append(rows.order_by().annotate(bucket=bucket))
+    return parts
+
+
+def rollup_sums(parts: list[QuerySet], by: tuple[str, ...], **sums: str) -> dict[tuple, dict]:
+    """{group of `by`: {name: sum of its column}} over every part (added up across parts);
+    with no `by`, the one group () of the totals (zeros when there are no rows)."""
+    aliases = {f"sum_{name}": Sum(column) for name, column in sums.items()}
+    totals: dict[tuple, dict] = {} if by else {(): dict.fromkeys(sums, 0)}
+    for rows in parts:
+        grouped = rows.values(*by).annotate(**aliases) if by else [rows.aggregate(**aliases)]
+        for row in grouped:
+            into = totals.setdefault(tuple(row[name] for name in by), dict.fromkeys(sums, 0))
+            for name in sums:
+                into[name] += row[f"sum_{name}"] or 0
+    return totals
 
 
 def _label(moment: datetime, span: Span) -> str:
@@ -63,48 +116,38 @@ def _tier(name: str) -> str:
 
 def traffic_tables(router, span: Span) -> list[Table]:
     by_tier = Table("traffic_tier", "Decisions per tier", ("time", "tier", "decisions", "share %"))
-    rows = (
-        _rollups(HourlyTierRollup, span, router)
-        .annotate(bucket=_bucket(span))
-        .values("bucket", "tier")
-        .annotate(n=Sum("decisions"))
-        .order_by("bucket", "tier")
-    )
+    cells = rollup_sums(rollup_parts(TIER_ROLLUPS, span, router), ("bucket", "tier"), n="decisions")
     totals: dict[datetime, int] = defaultdict(int)
-    cells = [(row["bucket"], row["tier"], row["n"]) for row in rows]
-    for bucket, _, n in cells:
-        totals[bucket] += n
+    for (bucket, _), sums in cells.items():
+        totals[bucket] += sums["n"]
     by_tier.rows = [
-        (_label(bucket, span), _tier(tier), n, round(100 * n / totals[bucket], 1))
-        for bucket, tier, n in cells
+        (_label(bucket, span), _tier(tier), sums["n"], round(100 * sums["n"] / totals[bucket], 1))
+        for (bucket, tier), sums in sorted(cells.items())
     ]
-    intents = _rollups(HourlyIntentRollup, span, router)
-    top = [
-        row["intent"]
-        for row in intents.values("intent")
-        .annotate(n=Sum("decisions"))
-        .order_by("-n")[:TOP_INTENTS]
-    ]
+    per_intent = rollup_sums(
+        rollup_parts(INTENT_ROLLUPS, span, router), ("bucket", "intent"), n="decisions"
+    )
+    intent_totals: dict[str, int] = defaultdict(int)
+    for (_, intent), sums in per_intent.items():
+        intent_totals[intent] += sums["n"]
+    top = sorted(intent_totals, key=lambda intent: (-intent_totals[intent], intent))[:TOP_INTENTS]
     by_intent = Table(
         "traffic_intent",
         f"Decisions per intent (top {TOP_INTENTS}, the rest as other)",
         ("time", "intent", "decisions"),
     )
     counted: dict[tuple[datetime, str], int] = defaultdict(int)
-    for row in (
-        intents.annotate(bucket=_bucket(span))
-        .values("bucket", "intent")
-        .annotate(n=Sum("decisions"))
-    ):
-        name = (row["intent"] or NO_INTENT) if row["intent"] in top else "other"
-        counted[(row["bucket"], name)] += row["n"]
+    for (bucket, intent), sums in per_intent.items():
+        name = (intent or NO_INTENT) if intent in top else "other"
+        counted[(bucket, name)] += sums["n"]
     by_intent.rows = [
         (_label(bucket, span), name, n) for (bucket, name), n in sorted(counted.items())
     ]
     languages: dict[str, int] = defaultdict(int)
-    for spoken in _rollups(HourlyTierRollup, span, router).values_list("languages", flat=True):
-        for language, n in spoken.items():
-            languages[language or "(not detected)"] += n
+    for rows in rollup_parts(TIER_ROLLUPS, span, router, per_bucket=False):
+        for spoken in rows.values_list("languages", flat=True):
+            for language, n in spoken.items():
+                languages[language or "(not detected)"] += n
     total = sum(languages.values())
     by_language = Table("languages", "Decisions per language", ("language", "decisions", "share %"))
     by_language.rows = [
@@ -117,14 +160,12 @@ def traffic_tables(router, span: Span) -> list[Table]:
 # Cost -------------------------------------------------------------------------------------------
 
 
-def _cost_sums(queryset):
-    return queryset.aggregate(
-        estimated=Sum("estimated_cost_sum"),
-        baseline=Sum("baseline_cost_sum"),
-        actual=Sum("actual_cost_sum"),
-        actual_n=Sum("actual_cost_count"),
-        decisions=Sum("decisions"),
-    )
+COST_SUMS = {
+    "estimated": "estimated_cost_sum",
+    "baseline": "baseline_cost_sum",
+    "actual": "actual_cost_sum",
+    "actual_n": "actual_cost_count",
+}
 
 
 @dataclass
@@ -146,8 +187,9 @@ def month_to_date(router, now: datetime, *, include_console: bool = False) -> Mo
     span = Span(
         start=start, end=now + timedelta(hours=1), bucket="day", include_console=include_console
     )
-    sums = _cost_sums(_rollups(HourlyTierRollup, span, router))
-    estimated, baseline = sums["estimated"] or 0.0, sums["baseline"] or 0.0
+    parts = rollup_parts(TIER_ROLLUPS, span, router, per_bucket=False)
+    sums = rollup_sums(parts, (), decisions="decisions", **COST_SUMS)[()]
+    estimated, baseline = sums["estimated"], sums["baseline"]
     actual = sums["actual"] if sums["actual_n"] else None
     elapsed = max((now - start) / timedelta(days=days), 1 / (24 * days))
     spend = actual if actual is not None else estimated
@@ -180,22 +222,12 @@ def cost_tables(router, span: Span) -> list[Table]:
         note="Estimated: the router's price estimate for every decision. Actual: what the "
         "gateway paid, only for decisions it answered (empty until the gateway answers).",
     )
-    for row in (
-        _rollups(HourlyTierRollup, span, router)
-        .annotate(bucket=_bucket(span))
-        .values("bucket")
-        .annotate(
-            estimated=Sum("estimated_cost_sum"),
-            baseline=Sum("baseline_cost_sum"),
-            actual=Sum("actual_cost_sum"),
-            actual_n=Sum("actual_cost_count"),
-        )
-        .order_by("bucket")
-    ):
+    per_bucket = rollup_sums(rollup_parts(TIER_ROLLUPS, span, router), ("bucket",), **COST_SUMS)
+    for (bucket,), row in sorted(per_bucket.items()):
         saved = row["baseline"] - row["estimated"]
         daily.rows.append(
             (
-                _label(row["bucket"], span),
+                _label(bucket, span),
                 round(row["estimated"], 6),
                 round(row["baseline"], 6),
                 round(saved, 6),
@@ -219,23 +251,21 @@ def cost_tables(router, span: Span) -> list[Table]:
             "actual high",
         ),
     )
-    for row in (
-        _rollups(HourlyTierRollup, span, router)
-        .values("tier")
-        .annotate(
-            n=Sum("decisions"),
-            est=Sum("estimated_cost_sum"),
-            est_sq=Sum("estimated_cost_sq_sum"),
-            act_n=Sum("actual_cost_count"),
-            act=Sum("actual_cost_sum"),
-            act_sq=Sum("actual_cost_sq_sum"),
-        )
-        .order_by("tier")
-    ):
+    tiers = rollup_sums(
+        rollup_parts(TIER_ROLLUPS, span, router, per_bucket=False),
+        ("tier",),
+        n="decisions",
+        est="estimated_cost_sum",
+        est_sq="estimated_cost_sq_sum",
+        act_n="actual_cost_count",
+        act="actual_cost_sum",
+        act_sq="actual_cost_sq_sum",
+    )
+    for (tier,), row in sorted(tiers.items()):
         estimated = mean_interval(row["est"], row["est_sq"], row["n"]) or (None,) * 3
         actual = mean_interval(row["act"], row["act_sq"], row["act_n"]) or (None,) * 3
         per_tier.rows.append(
-            (_tier(row["tier"]), row["n"], *_rounded(estimated), row["act_n"], *_rounded(actual))
+            (_tier(tier), row["n"], *_rounded(estimated), row["act_n"], *_rounded(actual))
         )
     return [daily, per_tier]
 
@@ -253,34 +283,7 @@ LATENCY_KINDS = (
 )
 
 
-def _merged_histograms(
-    queryset, column: str, groups: tuple[str, ...]
-) -> dict[tuple, dict[int, int]]:
-    """{group: merged histogram} of `column` over `queryset`, added up in the database."""
-    sql, params = queryset.values(*groups, column).query.sql_with_params()
-    names = ", ".join(connection.ops.quote_name(name) for name in groups)
-    each = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
-    cast = "::bigint" if connection.vendor == "postgresql" else ""
-    merged: dict[tuple, dict[int, int]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {names}, kv.key, SUM(kv.value{cast}) FROM ({sql}) rolled, "
-            f"{each}(rolled.{connection.ops.quote_name(column)}) kv GROUP BY {names}, kv.key",
-            params,
-        )
-        for *group, bucket, count in cursor.fetchall():
-            merged[tuple(group)][int(bucket)] = int(count)
-    return merged
-
-
-def _aware(moment) -> datetime:
-    if isinstance(moment, str):  # SQLite's truncation is text
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def latency_tables(router, span: Span) -> list[Table]:
-    rolled = _rollups(HourlyTierRollup, span, router)
     by_tier = Table(
         "latency_tier",
         "Latency per tier (ms): p50 / p95 / p99",
@@ -288,44 +291,39 @@ def latency_tables(router, span: Span) -> list[Table]:
         note=f"Percentiles from log-spaced histograms: within {histograms.RELATIVE_ERROR:.1%} "
         "of the exact value. Provider and first-token latency only for gateway answers.",
     )
-    # Routing latency over time, merged per tier here: one database pass instead of two.
-    over_time = _merged_histograms(
-        rolled.annotate(bucket=_bucket(span)), "latency_hist", ("bucket", "tier")
-    )
-    routing_by_tier: dict[tuple, dict[int, int]] = defaultdict(dict)
-    for (_, tier), hist in over_time.items():
-        histograms.histogram_add(routing_by_tier[(tier,)], hist)
-    for kind, column in LATENCY_KINDS:
-        merged = (
-            routing_by_tier
-            if column == "latency_hist"
-            else _merged_histograms(rolled, column, ("tier",))
-        )
-        for (tier,), hist in sorted(merged.items()):
+    # One pass over the rows (a month: ~30 daily rows per tier and channel plus the edge
+    # hours): routing latency per bucket and tier, every kind per tier, merged here.
+    over_time: dict[tuple, dict] = defaultdict(dict)
+    per_tier: dict[tuple, dict] = defaultdict(dict)
+    columns = [column for _, column in LATENCY_KINDS]
+    for rows in rollup_parts(TIER_ROLLUPS, span, router):
+        for bucket, tier, *kinds in rows.values_list("bucket", "tier", *columns):
+            histograms.histogram_add(over_time[(bucket, tier)], kinds[0])
+            for (kind, _), histogram in zip(LATENCY_KINDS, kinds, strict=True):
+                histograms.histogram_add(per_tier[(tier, kind)], histogram)
+    for (tier, kind), histogram in sorted(per_tier.items()):
+        if histogram:
             by_tier.rows.append(
                 (
                     _tier(tier),
                     kind,
-                    sum(hist.values()),
-                    *(_ms(histograms.percentile(hist, q)) for q in (50, 95, 99)),
+                    sum(histogram.values()),
+                    *(_ms(histograms.percentile(histogram, q)) for q in (50, 95, 99)),
                 )
             )
-    by_tier.rows.sort(key=lambda row: (row[0], row[1]))
     timeline = Table(
         "latency_time",
         "Routing decision latency over time (ms)",
         ("time", "tier", "samples", "p50 ms", "p95 ms"),
     )
-    for (bucket, tier), hist in sorted(
-        over_time.items(), key=lambda item: (_aware(item[0][0]), item[0][1])
-    ):
+    for (bucket, tier), histogram in sorted(over_time.items()):
         timeline.rows.append(
             (
-                _label(_aware(bucket), span),
+                _label(bucket, span),
                 _tier(tier),
-                sum(hist.values()),
-                _ms(histograms.percentile(hist, 50)),
-                _ms(histograms.percentile(hist, 95)),
+                sum(histogram.values()),
+                _ms(histograms.percentile(histogram, 50)),
+                _ms(histograms.percentile(histogram, 95)),
             )
         )
     return [by_tier, timeline]
@@ -347,22 +345,21 @@ def _rate_row(label: str, measure: str, count: int, of: int) -> tuple:
 QUALITY_COLUMNS = ("tier", "measure", "count", "of", "rate %", "low %", "high %")
 
 
+QUALITY_MEASURES = (
+    "decisions",
+    "thumbs_down",
+    "thumbs_up",
+    "reasked",
+    "escalated",
+    "cached",
+    "out_of_scope",
+    "llm_asked",
+    "llm_failed",
+    "blocked",
+)
+
+
 def quality_tables(router, span: Span) -> list[Table]:
-    measures = {
-        name: Sum(name)
-        for name in (
-            "decisions",
-            "thumbs_down",
-            "thumbs_up",
-            "reasked",
-            "escalated",
-            "cached",
-            "out_of_scope",
-            "llm_asked",
-            "llm_failed",
-            "blocked",
-        )
-    }
     per_tier = Table(
         "quality_tier",
         "Quality per tier: thumbs-down, re-ask and escalation rates (95% Wilson interval)",
@@ -370,24 +367,28 @@ def quality_tables(router, span: Span) -> list[Table]:
         note="Escalation rate is of gateway decisions (channel gateway). The mis-routing rate "
         "(per router, in the table below) is from the review queue's reviewed random sample.",
     )
-    rolled = _rollups(HourlyTierRollup, span, router)
-    gateway = dict(
-        rolled.filter(channel="gateway")
-        .values("tier")
-        .annotate(n=Sum("decisions"))
-        .values_list("tier", "n")
+    by_channel = rollup_sums(
+        rollup_parts(TIER_ROLLUPS, span, router, per_bucket=False),
+        ("tier", "channel"),
+        **{name: name for name in QUALITY_MEASURES},
     )
-    overall = defaultdict(int)
-    for row in rolled.values("tier").annotate(**measures).order_by("tier"):
-        tier = _tier(row["tier"])
-        per_tier.rows.append(_rate_row(tier, "thumbs-down", row["thumbs_down"], row["decisions"]))
-        per_tier.rows.append(_rate_row(tier, "re-asked", row["reasked"], row["decisions"]))
-        per_tier.rows.append(
-            _rate_row(tier, "escalated", row["escalated"], gateway.get(row["tier"], 0))
-        )
-        for name in measures:
+    tiers: dict[str, dict] = {}
+    gateway: dict[str, int] = defaultdict(int)
+    for (tier, channel), sums in by_channel.items():
+        into = tiers.setdefault(tier, dict.fromkeys(QUALITY_MEASURES, 0))
+        for name in QUALITY_MEASURES:
+            into[name] += sums[name]
+        if channel == "gateway":
+            gateway[tier] += sums["decisions"]
+    overall: dict[str, int] = defaultdict(int)
+    for tier, row in sorted(tiers.items()):
+        label = _tier(tier)
+        per_tier.rows.append(_rate_row(label, "thumbs-down", row["thumbs_down"], row["decisions"]))
+        per_tier.rows.append(_rate_row(label, "re-asked", row["reasked"], row["decisions"]))
+        per_tier.rows.append(_rate_row(label, "escalated", row["escalated"], gateway[tier]))
+        for name in QUALITY_MEASURES:
             overall[name] += row[name]
-        overall["gateway"] += gateway.get(row["tier"], 0)
+        overall["gateway"] += gateway[tier]
     total = overall["decisions"]
     summary = Table(
         "quality_overall",
@@ -423,26 +424,27 @@ def quality_tables(router, span: Span) -> list[Table]:
         "Thumbs-down, re-ask and escalation rate over time",
         ("time", "measure", "count", "of", "rate %"),
     )
-    gateway_by_bucket = dict(
-        rolled.filter(channel="gateway")
-        .annotate(bucket=_bucket(span))
-        .values("bucket")
-        .annotate(n=Sum("decisions"))
-        .values_list("bucket", "n")
+    per_bucket = rollup_sums(
+        rollup_parts(TIER_ROLLUPS, span, router),
+        ("bucket", "channel"),
+        n="decisions",
+        down="thumbs_down",
+        re="reasked",
+        esc="escalated",
     )
-    for row in (
-        rolled.annotate(bucket=_bucket(span))
-        .values("bucket")
-        .annotate(
-            n=Sum("decisions"), down=Sum("thumbs_down"), re=Sum("reasked"), esc=Sum("escalated")
-        )
-        .order_by("bucket")
-    ):
-        label, gw = _label(row["bucket"], span), gateway_by_bucket.get(row["bucket"], 0)
+    buckets: dict[datetime, dict] = {}
+    for (bucket, channel), sums in per_bucket.items():
+        into = buckets.setdefault(bucket, {"n": 0, "down": 0, "re": 0, "esc": 0, "gateway": 0})
+        for name in ("n", "down", "re", "esc"):
+            into[name] += sums[name]
+        if channel == "gateway":
+            into["gateway"] += sums["n"]
+    for bucket, row in sorted(buckets.items()):
+        label = _label(bucket, span)
         for measure, count, of in (
             ("thumbs-down", row["down"], row["n"]),
             ("re-asked", row["re"], row["n"]),
-            ("escalated", row["esc"], gw),
+            ("escalated", row["esc"], row["gateway"]),
         ):
             timeline.rows.append((label, measure, count, of, _pct(count / of) if of else None))
     return [summary, per_tier, timeline]
@@ -463,22 +465,20 @@ def router_summaries(span: Span) -> Table:
             "thumbs-down %",
         ),
     )
-    for row in (
-        _rollups(HourlyTierRollup, span, None)
-        .values(slug=F("router__slug"))
-        .annotate(
-            n=Sum("decisions"),
-            est=Sum("estimated_cost_sum"),
-            base=Sum("baseline_cost_sum"),
-            act=Sum("actual_cost_sum"),
-            act_n=Sum("actual_cost_count"),
-            down=Sum("thumbs_down"),
-        )
-        .order_by("slug")
-    ):
+    routers = rollup_sums(
+        rollup_parts(TIER_ROLLUPS, span, None, per_bucket=False),
+        ("router__slug",),
+        n="decisions",
+        est="estimated_cost_sum",
+        base="baseline_cost_sum",
+        act="actual_cost_sum",
+        act_n="actual_cost_count",
+        down="thumbs_down",
+    )
+    for (slug,), row in sorted(routers.items()):
         table.rows.append(
             (
-                row["slug"],
+                slug,
                 row["n"],
                 round(row["est"], 4),
                 round(row["base"], 4),

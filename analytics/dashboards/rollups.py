@@ -2,11 +2,15 @@
 
 Re-rolling an hour deletes its rollup rows and writes them again from the raw log, so running
 twice is harmless and a late decision (flushed after its hour, or long after when the database
-was down) is counted the next time its hour is rolled. Which hours a run rewrites:
+was down) is counted the next time its hour is rolled. The days an hour belongs to are then
+rewritten from their hourly rows (the daily level, in the same transaction, so a day always
+equals the sum of its hours). Which hours a run rewrites:
 - every hour whose raw decision count differs from its rolled-up count (reconciliation, within
   the raw-decision retention window), which also covers the first run and every late row;
 - the last LOOKBACK_HOURS (re-ask flags set a little after the decision);
-- the hours of decisions whose feedback changed since the previous run.
+- the hours of decisions whose feedback changed since the previous run;
+and then every day whose daily rows do not add up to its hourly rows (the first run after the
+daily level was added fills it from the hourly rollups, raw rows or not).
 `rollup_run(since=...)` rewrites every hour from `since` instead.
 
 Aggregation runs in the database (GROUP BY per dimension set, latency histograms grouped by
@@ -34,11 +38,13 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import ExpressionWrapper, RawSQL
-from django.db.models.functions import Coalesce, Floor, Greatest, Ln, TruncHour
+from django.db.models.functions import Coalesce, Floor, Greatest, Ln, TruncDay, TruncHour
 from django.utils import timezone
 
 from analytics.dashboards import histograms
 from analytics.dashboards.models import (
+    DailyIntentRollup,
+    DailyTierRollup,
     HourlyIntentRollup,
     HourlyRollup,
     HourlyTierRollup,
@@ -109,6 +115,10 @@ _LLM_SQL = {
 
 def hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_floor(moment: datetime) -> datetime:
+    return hour_floor(moment).replace(hour=0)
 
 
 def retention_cutoff(now: datetime) -> datetime | None:
@@ -200,8 +210,13 @@ def _empty_measures() -> dict:
 
 
 def _add(into: dict, measures: dict) -> None:
+    """Add one group's measures (counters, sums, histograms, languages) into another's."""
     for name in (*COUNTERS, *SUMS):
         into[name] += measures[name]
+    for name in (*HISTOGRAMS, "languages"):
+        merged = into[name]
+        for key, count in measures[name].items():
+            merged[key] = merged.get(key, 0) + count
 
 
 # Histograms and languages come back as one JSON object per group ({bucket: count}), built by
@@ -269,11 +284,7 @@ def aggregate_range(router_id: int, start: datetime, end: datetime) -> tuple[dic
     by_tier: dict[tuple, dict] = defaultdict(_empty_measures)
     positions = [DIMENSIONS.index(name) for name in TIER_DIMENSIONS]
     for key, measures in full.items():
-        merged = by_tier[tuple(key[i] for i in positions)]
-        _add(merged, measures)
-        for name in (*HISTOGRAMS, "languages"):
-            for bucket, count in measures[name].items():
-                merged[name][bucket] = merged[name].get(bucket, 0) + count
+        _add(by_tier[tuple(key[i] for i in positions)], measures)
     return full, by_tier
 
 
@@ -285,25 +296,32 @@ def _per_intent(full: dict) -> dict:
     return {key: {"decisions": n} for key, n in counts.items()}
 
 
-def _contiguous(hours: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
-    """Sorted hours as [start, end) ranges of at most CHUNK_HOURS."""
+def _ranges(hours: Iterable[datetime], *, fill_gaps: bool) -> list[tuple[datetime, datetime]]:
+    """Sorted hours as [start, end) ranges of at most CHUNK_HOURS: runs of consecutive hours, or
+    with `fill_gaps` any hours within CHUNK_HOURS of a range's start (the hours between them are
+    rewritten too: one query for a day of sparse traffic instead of one per hour)."""
     ranges: list[tuple[datetime, datetime]] = []
     for hour in sorted(set(hours)):
+        after = hour + timedelta(hours=1)
         if (
             ranges
-            and ranges[-1][1] == hour
-            and ranges[-1][1] - ranges[-1][0] < timedelta(hours=CHUNK_HOURS)
+            and (fill_gaps or ranges[-1][1] == hour)
+            and after - ranges[-1][0] <= timedelta(hours=CHUNK_HOURS)
         ):
-            ranges[-1] = (ranges[-1][0], hour + timedelta(hours=1))
+            ranges[-1] = (ranges[-1][0], after)
         else:
-            ranges.append((hour, hour + timedelta(hours=1)))
+            ranges.append((hour, after))
     return ranges
 
 
-def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
-    """Rewrite the rollups of these hours of one router from the raw log; returns hours rewritten."""
-    rewritten = 0
-    for start, end in _contiguous(hour_floor(hour) for hour in hours):
+def rollup_hours(*, router_id: int, hours: Iterable[datetime], fill_gaps: bool = False) -> int:
+    """Rewrite the rollups of these hours of one router from the raw log; returns how many.
+
+    `fill_gaps` may rewrite the hours between them too: only for hours whose raw rows are all
+    still there (inside the retention window), as an hour is rewritten from its raw rows.
+    """
+    asked = {hour_floor(hour) for hour in hours}
+    for start, end in _ranges(asked, fill_gaps=fill_gaps):
         full, by_tier = aggregate_range(router_id, start, end)
         with transaction.atomic():
             # The state row is the per-router lock: concurrent runs write one after the other.
@@ -325,8 +343,53 @@ def rollup_hours(*, router_id: int, hours: Iterable[datetime]) -> int:
                     ],
                     batch_size=2000,
                 )
-        rewritten += int((end - start) / timedelta(hours=1))
-    return rewritten
+            _days_rewrite(router_id, start, end)
+    return len(asked)
+
+
+MEASURES = (*COUNTERS, *SUMS, *HISTOGRAMS, "languages")
+
+
+def _days_rewrite(router_id: int, start: datetime, end: datetime) -> None:
+    """Rewrite the daily rows of the UTC days that [start, end) touches from their hourly rows."""
+    first = day_floor(start)
+    after = day_floor(end - timedelta(microseconds=1)) + timedelta(days=1)
+    by_tier: dict[tuple, dict] = defaultdict(_empty_measures)
+    for row in (
+        HourlyTierRollup.objects.filter(router_id=router_id, hour__gte=first, hour__lt=after)
+        .order_by()
+        .values("hour", "tier", "channel", *MEASURES)
+    ):
+        _add(by_tier[(day_floor(row["hour"]), row["tier"], row["channel"])], row)
+    by_intent = (
+        HourlyIntentRollup.objects.filter(router_id=router_id, hour__gte=first, hour__lt=after)
+        .order_by()
+        .annotate(day=TruncDay("hour", tzinfo=UTC))
+        .values("day", "intent", "channel")
+        .annotate(n=Sum("decisions"))
+    )
+    for model in (DailyTierRollup, DailyIntentRollup):
+        model.objects.filter(router_id=router_id, day__gte=first, day__lt=after).delete()
+    DailyTierRollup.objects.bulk_create(
+        [
+            DailyTierRollup(router_id=router_id, day=day, tier=tier, channel=channel, **measures)
+            for (day, tier, channel), measures in by_tier.items()
+        ],
+        batch_size=2000,
+    )
+    DailyIntentRollup.objects.bulk_create(
+        [
+            DailyIntentRollup(
+                router_id=router_id,
+                day=_aware(row["day"]),
+                intent=row["intent"],
+                channel=row["channel"],
+                decisions=row["n"],
+            )
+            for row in by_intent
+        ],
+        batch_size=2000,
+    )
 
 
 def _hour_counts(router_id: int, *, after: datetime | None) -> tuple[dict, dict]:
@@ -355,6 +418,40 @@ def _mismatched_hours(router_id: int, *, after: datetime | None) -> set[datetime
         for hour in raw_counts.keys() | rolled_counts.keys()
         if raw_counts.get(hour, 0) != rolled_counts.get(hour, 0)
     }
+
+
+def _mismatched_days(router_id: int) -> set[datetime]:
+    """Days whose daily rows do not add up to their hourly rows (the daily level's first run)."""
+    hourly = dict(
+        HourlyTierRollup.objects.filter(router_id=router_id)
+        .order_by()
+        .annotate(d=TruncDay("hour", tzinfo=UTC))
+        .values("d")
+        .annotate(n=Sum("decisions"))
+        .values_list("d", "n")
+    )
+    daily = dict(
+        DailyTierRollup.objects.filter(router_id=router_id)
+        .order_by()
+        .values("day")
+        .annotate(n=Sum("decisions"))
+        .values_list("day", "n")
+    )
+    return {
+        _aware(day)
+        for day in hourly.keys() | daily.keys()
+        if hourly.get(day, 0) != daily.get(day, 0)
+    }
+
+
+def days_reconcile(*, router_id: int) -> int:
+    """Rewrite the days whose daily rows disagree with their hours; returns how many."""
+    days = sorted(_mismatched_days(router_id))
+    for day in days:
+        with transaction.atomic():
+            RollupState.objects.select_for_update().get_or_create(router_id=router_id)
+            _days_rewrite(router_id, day, day + timedelta(days=1))
+    return len(days)
 
 
 def _feedback_hours(router_id: int, *, since: datetime | None) -> set[datetime]:
@@ -401,7 +498,9 @@ def rollup_run(
             hours |= _feedback_hours(router.pk, since=state.feedback_seen_until)
             if cutoff is not None:
                 hours = {hour for hour in hours if hour >= cutoff}
-        rewritten = rollup_hours(router_id=router.pk, hours=hours)
+        # Every hour here is inside the retention window: the gaps between them may be rewritten.
+        rewritten = rollup_hours(router_id=router.pk, hours=hours, fill_gaps=True)
+        days_reconcile(router_id=router.pk)
         RollupState.objects.filter(pk=state.pk).update(
             last_run_at=now, feedback_seen_until=feedback_watermark, hours_rewritten=rewritten
         )

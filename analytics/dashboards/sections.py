@@ -13,8 +13,8 @@ from django.db.models import Max
 from django.http import Http404
 
 from analytics.dashboards import reports
-from analytics.dashboards.drift import drift_of
-from analytics.dashboards.models import RollupState
+from analytics.dashboards.drift import drift_of, new_clusters_table
+from analytics.dashboards.models import OutOfScopeClusters, RollupState
 from analytics.dashboards.timespan import Span, span_from
 from routing.models import Router
 
@@ -40,7 +40,7 @@ def _computed(section: str, router, span: Span, now: datetime) -> list[reports.T
     if section == "quality":
         return reports.quality_tables(router, span)
     if section == "drift":
-        return [drift.table for drift in drift_of(router, now)]
+        return [*(drift.table for drift in drift_of(router, now)), new_clusters_table(router)]
     raise Http404("No such dashboard section.")
 
 
@@ -51,7 +51,13 @@ def section_tables(
         RollupState.objects.filter(router=router) if router is not None else RollupState.objects
     )
     last_run = states.aggregate(last=Max("last_run_at"))["last"]
-    hour = now.strftime("%Y%m%d%H") if section == "drift" else ""
+    hour = ""
+    if section == "drift":  # the last 7 days whatever the range, and the stored clusters
+        clusters = OutOfScopeClusters.objects.all()
+        if router is not None:
+            clusters = clusters.filter(router=router)
+        computed = clusters.aggregate(last=Max("computed_at"))["last"]
+        hour = f"{now:%Y%m%d%H}:{computed.isoformat() if computed else '-'}"
     key = (
         f"semroute:dashboard:{router.pk if router else 'all'}:{section}:{span.query()}:"
         f"{span.start:%Y%m%d%H}:{last_run.isoformat() if last_run else '-'}:{hour}"

@@ -4,6 +4,7 @@ matrix with per-intent metrics and the mis-routing rate, clusters of unhandled q
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -130,18 +131,17 @@ def queue_items(
     if status != "all":
         items = items.filter(status=status)
     if reason:
-        items = (
-            items.filter(reasons__contains=[reason])
-            if _json_contains()
-            else items.filter(reasons__icontains=f'"{reason}"')
-        )
+        items = with_reason(items, reason)
     return items.defer("vector").order_by("-last_seen_at", "-id")
 
 
-def _json_contains() -> bool:
+def with_reason(rows: QuerySet, reason: str) -> QuerySet:
+    """Items or their decisions whose `reasons` list holds `reason`."""
     from django.db import connection
 
-    return connection.vendor == "postgresql"
+    if connection.vendor == "postgresql":
+        return rows.filter(reasons__contains=[reason])  # JSON containment
+    return rows.filter(reasons__icontains=f'"{reason}"')
 
 
 def queue_counts(router: Router) -> dict[str, int]:
@@ -247,12 +247,53 @@ class QueryCluster:
     representatives: list[str]
 
 
+def vector_clusters(
+    vectors: np.ndarray,
+    weights: Sequence[int],
+    *,
+    similarity: float = CLUSTER_SIMILARITY,
+    min_size: int = CLUSTER_MIN_SIZE,
+    min_members: int = 2,
+) -> list[tuple[list[int], int]]:
+    """Unit vectors grouped greedily in the order given (put the heaviest first): each joins the
+    first cluster whose weighted centroid it is within `similarity` (cosine) of, or opens one.
+    Returns (member indexes, nearest the centre first; total weight) for the clusters of at
+    least `min_size` weight and `min_members` members, heaviest first."""
+    # Preallocated: a cluster's sum and its normalised centre are rewritten in place when an
+    # item joins (restacking every centre per item made 5,000 distinct items take 24 s).
+    sums = np.zeros(vectors.shape, dtype=np.float32)
+    centres = np.zeros(vectors.shape, dtype=np.float32)
+    members: list[list[int]] = []
+    for index, vector in enumerate(vectors):
+        opened = len(members)
+        if opened:
+            scores = centres[:opened] @ vector
+            best = int(np.argmax(scores))
+            if scores[best] >= similarity:
+                sums[best] += vector * weights[index]
+                centres[best] = sums[best] / np.linalg.norm(sums[best])
+                members[best].append(index)
+                continue
+        sums[opened] = vector * weights[index]
+        centres[opened] = sums[opened] / np.linalg.norm(sums[opened])
+        members.append([index])
+    clusters = []
+    for cluster, indexes in enumerate(members):
+        size = sum(weights[i] for i in indexes)
+        if size < min_size or len(indexes) < min_members:
+            continue
+        centre = centres[cluster]
+        clusters.append((sorted(indexes, key=lambda i: -float(vectors[i] @ centre)), size))
+    clusters.sort(key=lambda cluster: -cluster[1])
+    return clusters
+
+
 def query_clusters(
     router: Router, *, similarity: float = CLUSTER_SIMILARITY, min_size: int = CLUSTER_MIN_SIZE
 ) -> list[QueryCluster]:
-    """Open out-of-scope and low-confidence items grouped on their vectors: each item joins the
-    first cluster whose centroid it is within `similarity` of (items taken largest count first),
-    clusters of at least `min_size` decisions, biggest first, with the queries nearest the centre."""
+    """Open out-of-scope and low-confidence items grouped on their vectors (vector_clusters,
+    items taken largest count first): clusters of at least `min_size` decisions and two items,
+    biggest first, with the queries nearest the centre."""
     items = [
         item
         for item in ReviewItem.objects.for_router(router)
@@ -264,28 +305,11 @@ def query_clusters(
     if not items:
         return []
     vectors = np.stack([item.vector_array() for item in items])
-    sums: list[np.ndarray] = []
-    members: list[list[int]] = []
-    for index, vector in enumerate(vectors):
-        if sums:
-            centroids = np.stack(sums)
-            centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-            scores = centroids @ vector
-            best = int(np.argmax(scores))
-            if scores[best] >= similarity:
-                sums[best] = sums[best] + vector * items[index].count
-                members[best].append(index)
-                continue
-        sums.append(vector * items[index].count)
-        members.append([index])
     clusters = []
-    for total, indexes in zip(sums, members, strict=True):
-        size = sum(items[i].count for i in indexes)
-        if size < min_size or len(indexes) < 2:
-            continue
-        centre = total / np.linalg.norm(total)
-        ranked = sorted(indexes, key=lambda i: -float(vectors[i] @ centre))
-        cluster_items = [items[i] for i in ranked]
+    for indexes, size in vector_clusters(
+        vectors, [item.count for item in items], similarity=similarity, min_size=min_size
+    ):
+        cluster_items = [items[i] for i in indexes]
         clusters.append(
             QueryCluster(
                 key=",".join(str(item.pk) for item in cluster_items),
@@ -294,7 +318,6 @@ def query_clusters(
                 representatives=[item.query for item in cluster_items[:5]],
             )
         )
-    clusters.sort(key=lambda cluster: -cluster.size)
     return clusters
 
 

@@ -1,15 +1,23 @@
-"""Generated decision-log traffic for the dashboard tests: rows written the way the log writes them."""
+"""Generated decision-log traffic for the dashboard tests: rows written the way the log writes them,
+and a module-wide database for the tests that only read such traffic."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import TestCase
 
 from analytics.decision_log import decision_rows_write
 from analytics.models import DecisionLog, Feedback
+from routing.services.config_apply import router_config_apply
+from tests.conftest import DEMO_FILE, _user
 
 NOW = datetime(2026, 3, 30, 12, 30, tzinfo=UTC)  # a Monday
 TIERS = ("cheap", "middle", "powerful")
@@ -102,6 +110,70 @@ def generated_traffic(router, *, seed: int = 7, count: int = 600, days: int = 3)
         feedback.append(Feedback(decision_id=row.id, rating=rng.choice(["up", "down", "down"])))
     Feedback.objects.bulk_create(feedback)
     return rows
+
+
+# Out-of-scope queries of the new-cluster tests (test_clusters.py, tests/browser): the weather
+# is asked in the four weeks before and again this week (not new), bitcoin only this week (new).
+WEATHER = [
+    "what is the weather in paris tomorrow",
+    "weather in paris today",
+    "will it rain in paris tomorrow",
+    "paris weather forecast this week",
+    "is it sunny in paris today",
+    "how cold is it in paris tonight",
+]
+BITCOIN = [
+    "what is the bitcoin price today",
+    "bitcoin price right now",
+    "how much is bitcoin worth today",
+    "what is the price of one bitcoin",
+    "current bitcoin price in euros",
+    "bitcoin price this morning",
+]
+POEM = ["write me a poem about the sea"]  # new, but two decisions: under the minimum size
+
+
+def out_of_scope_rows(
+    router, queries, *, days_ago: float, times: int = 1, now: datetime = NOW
+) -> list[DecisionLog]:
+    """Out-of-scope decisions of `queries` (each `times` times) about `days_ago` before `now`."""
+    rows = []
+    for repeat in range(times):
+        for index, query in enumerate(queries):
+            moment = now - timedelta(days=days_ago, minutes=7 * index + 60 * repeat)
+            rows.append(decision_row(router, moment, query=query, intent=None, confidence=0.2))
+    return rows
+
+
+@contextmanager
+def shared_database(django_db_blocker):
+    """Data a whole module reads, written once in a transaction rolled back after the module.
+
+    Each test still runs in its own savepoint inside it (pytest-django's `db`), so whatever a
+    test writes is rolled back at its end and the next test sees the shared data as built.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def shared_cast() -> dict:
+    """The demo router (vectors computed), an operator and a viewer, as tests/conftest.py makes them."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        result = router_config_apply(document=json.loads(DEMO_FILE.read_text()), summary="demo")
+    assert result.applied, result.problems
+    users = get_user_model()
+    return {
+        "demo_router": result.router,
+        "operator": _user(users, "olivia", "operators"),
+        "viewer": _user(users, "victor", "viewers"),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """The cast's users are made per test; PBKDF2's 0.2-0.4 s per user tests nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

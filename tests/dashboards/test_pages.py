@@ -1,4 +1,6 @@
-"""Dashboard pages: plain and with HX-Request, CSV per chart, the time range, who may see them."""
+"""Dashboard pages over 20 days of rolled-up traffic: plain and with HX-Request, CSV per chart,
+the time range. The traffic is generated and rolled up once for the module (tests only read it;
+see shared_database); tests/dashboards/test_page_access.py has the pages' other cases."""
 
 from __future__ import annotations
 
@@ -6,23 +8,47 @@ import csv
 import io
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from analytics.dashboards.rollups import rollup_run
 from analytics.dashboards.timespan import span_from
-from tests.dashboards.conftest import NOW, generated_traffic
+from tests.dashboards.conftest import NOW, generated_traffic, shared_cast, shared_database
 
 pytestmark = pytest.mark.django_db
 
 SECTIONS = ("traffic", "cost", "latency", "quality", "drift")
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker):
+    with shared_database(django_db_blocker):
+        cast = shared_cast()
+        with override_settings(SEMROUTE_DECISION_RETENTION_DAYS=0):
+            cast["rolled"] = generated_traffic(cast["demo_router"], count=400, days=20)
+            rollup_run(now=NOW)
+        yield cast
+
+
+# The conftest cast, replaced by the module's (the same router and users, made once).
 @pytest.fixture
-def rolled(demo_router, settings):
-    settings.SEMROUTE_DECISION_RETENTION_DAYS = 0
-    rows = generated_traffic(demo_router, count=400, days=20)
-    rollup_run(now=NOW)
-    return rows
+def demo_router(shared):
+    return shared["demo_router"]
+
+
+@pytest.fixture
+def operator(shared):
+    return shared["operator"]
+
+
+@pytest.fixture
+def viewer(shared):
+    return shared["viewer"]
+
+
+@pytest.fixture
+def rolled(shared):
+    return shared["rolled"]
 
 
 @pytest.fixture
@@ -94,42 +120,6 @@ def test_a_bad_range_says_so_and_shows_seven_days(client, viewer, demo_router, r
     page = client.get(url + "?range=custom&from=2026-03-20&to=2026-03-01")
     assert page.status_code == 200
     assert "To is before from; showing the last 7 days." in page.content.decode()
-
-
-def test_outsiders_and_anonymous_cannot_see_dashboards(client, outsider, demo_router):
-    url = reverse("dashboards:router", args=[demo_router.slug])
-    assert client.get(url).status_code == 302
-    client.force_login(outsider)
-    assert client.get(url).status_code == 403
-    assert client.get(reverse("dashboards:all")).status_code == 403
-
-
-def test_unknown_section_and_router_are_404(client, viewer, demo_router):
-    client.force_login(viewer)
-    assert (
-        client.get(
-            reverse("dashboards:router_section", args=[demo_router.slug, "nope"])
-        ).status_code
-        == 404
-    )
-    assert client.get(reverse("dashboards:router", args=["nope"])).status_code == 404
-
-
-def test_cost_page_says_actual_is_empty_until_the_gateway_answers(
-    client, viewer, demo_router, frozen_now, settings
-):
-    settings.SEMROUTE_DECISION_RETENTION_DAYS = 0
-    from analytics.decision_log import decision_rows_write
-    from tests.dashboards.conftest import decision_row
-
-    decision_rows_write([decision_row(demo_router, NOW) for _ in range(3)])
-    rollup_run(now=NOW)
-    client.force_login(viewer)
-    body = client.get(
-        reverse("dashboards:router_section", args=[demo_router.slug, "cost"])
-    ).content.decode()
-    assert "none yet: no decision was answered through the gateway this month" in body
-    assert "$0.0030" in body  # estimated: 3 x $0.001
 
 
 def test_the_rollup_task_warms_what_the_pages_then_read(

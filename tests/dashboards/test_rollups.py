@@ -10,8 +10,20 @@ import numpy as np
 import pytest
 
 from analytics.dashboards import histograms
-from analytics.dashboards.models import HourlyRollup, HourlyTierRollup
-from analytics.dashboards.rollups import hour_floor, retention_apply, rollup_run
+from analytics.dashboards.models import (
+    DailyIntentRollup,
+    DailyTierRollup,
+    HourlyIntentRollup,
+    HourlyRollup,
+    HourlyTierRollup,
+)
+from analytics.dashboards.rollups import (
+    day_floor,
+    days_reconcile,
+    hour_floor,
+    retention_apply,
+    rollup_run,
+)
 from analytics.decision_log import decision_rows_write
 from analytics.models import DecisionLog, Feedback
 from tests.dashboards.conftest import NOW, decision_row
@@ -243,3 +255,166 @@ def test_retention_deletes_old_raw_rows_and_keeps_their_rollups(demo_router, tra
         sum(HourlyTierRollup.objects.filter(router=demo_router).values_list("decisions", flat=True))
         == total
     )
+
+
+def _daily_from_hourly(router) -> dict:
+    """What the daily rows must be: the hourly tier rows summed per UTC day, tier and channel."""
+    expected: dict[tuple, Counter] = {}
+    for row in HourlyTierRollup.objects.filter(router=router):
+        totals = expected.setdefault((day_floor(row.hour), row.tier, row.channel), Counter())
+        totals["decisions"] += row.decisions
+        totals["thumbs_down"] += row.thumbs_down
+        totals["estimated_cost_sum"] += row.estimated_cost_sum
+        for bucket, count in row.latency_hist.items():
+            totals[f"latency {bucket}"] += count
+        for language, count in row.languages.items():
+            totals[f"language {language}"] += count
+    return expected
+
+
+def _daily_rows(router) -> dict:
+    found = {}
+    for row in DailyTierRollup.objects.filter(router=router):
+        totals = Counter(
+            decisions=row.decisions,
+            thumbs_down=row.thumbs_down,
+            estimated_cost_sum=row.estimated_cost_sum,
+        )
+        totals.update({f"latency {bucket}": count for bucket, count in row.latency_hist.items()})
+        totals.update({f"language {lang}": count for lang, count in row.languages.items()})
+        found[(row.day, row.tier, row.channel)] = +totals
+    return found
+
+
+def _assert_days_match_hours(router) -> None:
+    expected = _daily_from_hourly(router)
+    found = _daily_rows(router)
+    assert found.keys() == expected.keys()
+    for key, totals in expected.items():
+        assert found[key].keys() == (+totals).keys(), key
+        for name, value in totals.items():
+            assert math.isclose(found[key][name], value, rel_tol=1e-9), (key, name)
+    intents = Counter()
+    for row in HourlyIntentRollup.objects.filter(router=router):
+        intents[(day_floor(row.hour), row.intent, row.channel)] += row.decisions
+    assert {
+        (row.day, row.intent, row.channel): row.decisions
+        for row in DailyIntentRollup.objects.filter(router=router)
+    } == dict(intents)
+
+
+def test_daily_rows_are_the_sum_of_their_hours(demo_router, traffic):
+    rollup_run(now=NOW)
+    assert DailyTierRollup.objects.filter(router=demo_router).count() > 0
+    _assert_days_match_hours(demo_router)
+    raw_days = Counter(day_floor(r.created_at) for r in traffic)
+    rolled_days = Counter()
+    for row in DailyTierRollup.objects.filter(router=demo_router):
+        rolled_days[row.day] += row.decisions
+    assert rolled_days == raw_days
+
+
+def test_daily_rows_follow_late_rows_and_reruns(demo_router, traffic):
+    rollup_run(now=NOW)
+    first = sorted(
+        DailyTierRollup.objects.filter(router=demo_router).values_list(
+            "day", "tier", "channel", "decisions", "latency_hist"
+        ),
+        key=repr,
+    )
+    rollup_run(now=NOW)
+    rollup_run(since=NOW - timedelta(days=5), now=NOW)
+    again = sorted(
+        DailyTierRollup.objects.filter(router=demo_router).values_list(
+            "day", "tier", "channel", "decisions", "latency_hist"
+        ),
+        key=repr,
+    )
+    assert again == first
+    old_hour = hour_floor(NOW - timedelta(days=2))
+    before = sum(
+        DailyTierRollup.objects.filter(router=demo_router, day=day_floor(old_hour)).values_list(
+            "decisions", flat=True
+        )
+    )
+    decision_rows_write([decision_row(demo_router, old_hour + timedelta(minutes=10))])
+    rollup_run(now=NOW + timedelta(minutes=5))
+    after = sum(
+        DailyTierRollup.objects.filter(router=demo_router, day=day_floor(old_hour)).values_list(
+            "decisions", flat=True
+        )
+    )
+    assert after == before + 1
+    _assert_days_match_hours(demo_router)
+
+
+def test_missing_daily_rows_are_filled_from_the_hourly_ones(demo_router, traffic):
+    """The daily level's first run (after its migration) needs no raw rows, only the hours."""
+    rollup_run(now=NOW)
+    expected = _daily_rows(demo_router)
+    DailyTierRollup.objects.all().delete()
+    DailyIntentRollup.objects.all().delete()
+    DecisionLog.objects.all().delete()  # raw rows gone (retention): their hours stay rolled up
+    assert days_reconcile(router_id=demo_router.pk) == len({key[0] for key in expected})
+    assert _daily_rows(demo_router) == expected
+    assert days_reconcile(router_id=demo_router.pk) == 0
+
+
+def test_tables_per_day_read_days_and_edge_hours_like_the_hours_alone(demo_router, traffic):
+    """A span per day reads whole days from the daily rows and its edges from hourly rows; the
+    same span per hour reads hourly rows only: every table that does not depend on the bucket
+    is the same, and the per-day counts are the raw log's."""
+    from analytics.dashboards import reports
+    from analytics.dashboards.timespan import span_from
+
+    rollup_run(now=NOW)
+    per_day, _ = span_from({"range": "7d", "bucket": "day"}, now=NOW)
+    per_hour, _ = span_from({"range": "7d", "bucket": "hour"}, now=NOW)
+    assert per_day.start.hour != 0  # edge hours on both sides
+    for tables in (reports.cost_tables, reports.latency_tables, reports.quality_tables):
+        by_day = {table.key: table.rows for table in tables(demo_router, per_day)}
+        by_hour = {table.key: table.rows for table in tables(demo_router, per_hour)}
+        for key in ("cost_tier", "latency_tier", "quality_tier", "quality_overall"):
+            if key in by_day:
+                assert by_day[key] == by_hour[key], key
+    traffic_rows = reports.traffic_tables(demo_router, per_day)[0].rows
+    counted = Counter()
+    for time, _, decisions, _ in traffic_rows:
+        counted[time] += decisions
+    expected = Counter(
+        f"{r.created_at:%Y-%m-%d}"
+        for r in traffic
+        if r.channel not in ("playground", "console") and r.created_at >= per_day.start
+    )
+    assert counted == expected
+
+
+def test_sparse_hours_are_rolled_a_day_at_a_time_and_gaps_only_when_allowed():
+    from analytics.dashboards.rollups import _ranges
+
+    start = hour_floor(NOW)
+    hours = [start, start + timedelta(hours=5), start + timedelta(hours=30)]
+    hour = timedelta(hours=1)
+    assert _ranges(hours, fill_gaps=True) == [
+        (start, start + 6 * hour),
+        (start + 30 * hour, start + 31 * hour),
+    ]
+    assert _ranges(hours, fill_gaps=False) == [(h, h + hour) for h in hours]
+    consecutive = [start + i * hour for i in range(30)]
+    assert _ranges(consecutive, fill_gaps=False) == [
+        (start, start + 24 * hour),
+        (start + 24 * hour, start + 30 * hour),
+    ]
+
+
+def test_rolling_sparse_traffic_with_gaps_filled_matches_the_raw_log(demo_router, settings):
+    """Twenty days of sparse traffic (most hours empty) rolled with the gaps rewritten too."""
+    from tests.dashboards.conftest import generated_traffic
+
+    settings.SEMROUTE_DECISION_RETENTION_DAYS = 0
+    rows = generated_traffic(demo_router, count=150, days=20)
+    report = rollup_run(now=NOW)
+    lookback = {hour_floor(NOW) - timedelta(hours=i) for i in range(3)}
+    assert report.hours_rewritten == len({hour_floor(r.created_at) for r in rows} | lookback)
+    _assert_totals_match(_rollup_totals(HourlyTierRollup, router=demo_router), _raw_totals(rows))
+    _assert_days_match_hours(demo_router)

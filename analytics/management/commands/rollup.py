@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analytics.alerts.services import alerts_evaluate
+from analytics.dashboards.clusters import out_of_scope_clusters_compute_all
 from analytics.dashboards.rollups import retention_apply, rollup_run
 from analytics.dashboards.sections import sections_warm
 from routing.models import Router
@@ -25,10 +26,11 @@ def _since(raw: str) -> datetime:
 
 class Command(BaseCommand):
     help = (
-        "Roll the decision log up into hourly aggregates (what the dashboards read) and evaluate "
-        "the alerts. Idempotent: an hour is rewritten from the raw log each time. Without --since "
-        "it rewrites hours whose raw count changed (late rows), the last 2 hours and hours with "
-        "new feedback; --since rewrites every hour from then."
+        "Roll the decision log up into hourly and daily aggregates (what the dashboards read), "
+        "find the new out-of-scope clusters and evaluate the alerts. Idempotent: an hour is "
+        "rewritten from the raw log each time. Without --since it rewrites hours whose raw "
+        "count changed (late rows), the last 2 hours and hours with new feedback; --since "
+        "rewrites every hour from then."
     )
 
     def add_arguments(self, parser):
@@ -53,6 +55,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{slug}: {hours} hours rolled up")
         if retention:
             self.stdout.write(f"Retention: {retention_apply()} raw decisions deleted")
+        clusters = out_of_scope_clusters_compute_all()
+        self.stdout.write(f"New out-of-scope clusters: {clusters}")
         if not no_alerts:
             alerts = alerts_evaluate()
             sections_warm()
