@@ -3,10 +3,12 @@
 Every query is routed by the real engine (routing.decide.decide_batch, the API's path) and the
 rows are written by the decision log's own writer; only their times are spread over the past
 days, and what a gateway would have done (attempts, actual cost, provider latency, escalations)
-is simulated for a share of them, as are thumbs-up/down feedback and re-asks. Every row carries
-metadata {"demo": "traffic"} (and its feedback the comment "demo traffic"), so
-`demo_traffic_remove` deletes exactly them. The last week escalates more on the cheapest tier
-and asks more about cancellations, so the dashboards' alerts and drift have something to show.
+is simulated for a share of them, as are thumbs-up/down feedback and re-asks. The decisions go
+through the review queue's intake, so the queue and the confusion matrix have items too. Every
+row carries metadata {"demo": "traffic"} (and its feedback the comment "demo traffic"), so
+`demo_traffic_remove` deletes exactly them and their place in the queue. The last week escalates
+more on the cheapest tier, asks more about cancellations and asks something new out of scope
+(book recommendations), so the dashboards' alerts and drift have something to show.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.dashboards.clusters import out_of_scope_clusters_compute
 from analytics.dashboards.rollups import rollup_run
 from analytics.decision_log import decision_rows_write
 from analytics.models import DecisionLog, Feedback
+from analytics.review.intake import review_decisions_remove, rows_intake
+from analytics.review.models import ReviewReason
 from routing.decide import decide
 from routing.models import Router
 from routing.schemas import DECISION_PUBLIC_FIELDS
@@ -37,6 +42,13 @@ OUT_OF_SCOPE = [
     "recommend a pizza place near me",
     "translate good morning into japanese",
     "what is the capital of australia",
+]
+NEW_LAST_WEEK = [  # out of scope, and only in the last week: a new cluster for the drift section
+    "recommend a good sci-fi novel",
+    "suggest a fantasy book series",
+    "recommend a good book to read",
+    "what's a good mystery novel",
+    "which fantasy books should I read next",
 ]
 TAILS = ["", "", "", " please", "?", " asap", " thanks", ", quick question", " again", " today"]
 PREFIXES = ["", "", "", "hi, ", "hello ", "hey - ", "urgent: ", "sorry, "]
@@ -68,6 +80,14 @@ def _queries(router: Router, rng: random.Random) -> tuple[list[str], list[str]]:
 
 def _vary(text: str, rng: random.Random) -> str:
     return rng.choice(PREFIXES) + text + rng.choice(TAILS)
+
+
+def _pool(texts: list[str], cancels: list[str], last_week: bool, rng: random.Random) -> list[str]:
+    """Where a query is drawn from: the last week asks about cancelling, and for books."""
+    if not last_week:
+        return texts
+    draw = rng.random()
+    return cancels if draw < 0.4 else NEW_LAST_WEEK if draw < 0.5 else texts
 
 
 def _gateway_facts(decision, tiers: list, rng: random.Random, *, last_week: bool) -> dict:
@@ -145,7 +165,7 @@ def demo_traffic_generate(
     moments = _moments(rng, count, days, now)
     last_week = now - timedelta(days=7)
     queries = [
-        _vary(rng.choice(cancels if moment >= last_week and rng.random() < 0.45 else texts), rng)
+        _vary(rng.choice(_pool(texts, cancels, moment >= last_week, rng)), rng)
         for moment in moments
     ]
     rows, feedback = [], []
@@ -189,7 +209,15 @@ def demo_traffic_generate(
         for start in range(0, len(rows), 500):
             decision_rows_write(rows[start : start + 500])
         Feedback.objects.bulk_create(feedback, batch_size=1000)
+        thumbs_down = [ReviewReason.THUMBS_DOWN]
+        rows_intake(
+            rows,
+            extra_reasons={
+                entry.decision_id: thumbs_down for entry in feedback if entry.rating == "down"
+            },
+        )
     report = rollup_run(router_ids=[router.pk], now=now)
+    out_of_scope_clusters_compute(router=router, now=now)
     return DemoTrafficReport(len(rows), len(feedback), report.hours_rewritten)
 
 
@@ -203,7 +231,10 @@ def demo_traffic_remove(*, router: Router | None = None) -> tuple[int, int]:
         feedback = Feedback.objects.filter(
             decision_id__in=decisions.values("id"), comment=FEEDBACK_COMMENT
         ).delete()[0]
+        review_decisions_remove(decision_ids=decisions.values("id"))
         removed = decisions.delete()[1].get(DecisionLog._meta.label, 0)
     if router_ids:
         rollup_run(router_ids=router_ids)
+        for router_id in router_ids:
+            out_of_scope_clusters_compute(router=Router.objects.get(pk=router_id))
     return removed, feedback

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from analytics.models import CONSOLE_CHANNELS, DecisionLog
@@ -281,11 +281,15 @@ def review_intake(*, decision_ids: Sequence[uuid.UUID | str]) -> int:
     return rows_intake(DecisionLog.objects.filter(pk__in=list(decision_ids)))
 
 
-def rows_intake(rows: Iterable[DecisionLog]) -> int:
+def rows_intake(
+    rows: Iterable[DecisionLog], *, extra_reasons: dict[uuid.UUID, list[str]] | None = None
+) -> int:
     """Queue the decisions among `rows` that need a look; how many went in.
 
+    `extra_reasons`: reasons known from elsewhere, by decision id (demo traffic's thumbs-down).
     Console decisions (playground, console batch) never enter the queue on their own.
     """
+    extra_reasons = extra_reasons or {}
     rows = sorted(
         (row for row in rows if row.channel not in CONSOLE_CHANNELS),
         key=lambda row: (row.created_at, row.id),
@@ -302,8 +306,28 @@ def rows_intake(rows: Iterable[DecisionLog]) -> int:
         for row in rows:
             if row.router_id != router_id:
                 continue
-            reasons = decision_reasons(row, band=band, margin=margin, sample_rate=rate)
+            reasons = [
+                *extra_reasons.get(row.id, []),
+                *decision_reasons(row, band=band, margin=margin, sample_rate=rate),
+            ]
             if reasons:
                 incoming.append(incoming_from(row, reasons))
         queued += len(items_collect(router=router, incoming=incoming))
     return queued
+
+
+def review_decisions_remove(*, decision_ids) -> int:
+    """Take decisions out of the queue (their rows are being deleted): their links go, an item
+    left without decisions goes, and the others' counts drop to the decisions they still hold.
+    `decision_ids`: ids or a subquery of them. Returns how many items were deleted."""
+    links = ReviewDecision.objects.filter(decision_id__in=decision_ids)
+    touched = list(links.values_list("item_id", flat=True).distinct())
+    links.delete()
+    items = ReviewItem.objects.filter(pk__in=touched)
+    deleted = items.filter(decisions__isnull=True).delete()[1].get(ReviewItem._meta.label, 0)
+    remaining = ReviewDecision.objects.filter(item=OuterRef("pk"))
+    items.update(
+        count=Subquery(remaining.order_by().values("item").annotate(n=Count("pk")).values("n")),
+        decision_id=Subquery(remaining.order_by("created_at").values("decision_id")[:1]),
+    )
+    return deleted

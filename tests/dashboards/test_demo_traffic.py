@@ -10,8 +10,9 @@ from analytics.dashboards.demo_traffic import (
     demo_traffic_generate,
     demo_traffic_remove,
 )
-from analytics.dashboards.models import HourlyTierRollup
+from analytics.dashboards.models import HourlyTierRollup, OutOfScopeClusters
 from analytics.models import DecisionLog, Feedback
+from analytics.review.models import ReviewDecision, ReviewItem
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +35,45 @@ def test_generated_traffic_is_routed_marked_and_rolled_up(demo_router, settings)
     assert rows.filter(reasked=True).exists()
 
 
+def test_generated_traffic_fills_the_review_queue_and_shows_a_new_cluster(demo_router, settings):
+    settings.DEBUG = True
+    demo_traffic_generate(router=demo_router, count=600, days=30)
+    items = ReviewItem.objects.filter(router=demo_router)
+    reasons = {reason for item in items for reason in item.reasons}
+    assert {"out_of_scope", "thumbs_down", "reasked"} <= reasons
+    down = Feedback.objects.filter(rating="down").values_list("decision_id", flat=True)
+    assert set(down) <= set(ReviewDecision.objects.values_list("decision_id", flat=True))
+    # Books are asked about only in the last week: drift's new out-of-scope cluster.
+    clusters = OutOfScopeClusters.objects.get(router=demo_router).clusters
+    assert any("novel" in " ".join(cluster["queries"]) for cluster in clusters)
+    assert not any("weather" in " ".join(cluster["queries"]) for cluster in clusters)
+
+
 def test_remove_deletes_exactly_the_demo_rows_and_their_rollups(demo_router, settings):
     from analytics.decision_log import decision_rows_write
+    from analytics.review.intake import rows_intake
     from tests.dashboards.conftest import NOW, decision_row
 
     settings.DEBUG = True
     settings.SEMROUTE_DECISION_RETENTION_DAYS = 0
-    decision_rows_write([decision_row(demo_router, NOW)])
-    kept = Feedback.objects.create(decision_id=DecisionLog.objects.get().id, rating="down")
-    demo_traffic_generate(router=demo_router, count=120, days=5)
+    # A real out-of-scope decision in the queue, asked again by the demo traffic.
+    real = decision_row(
+        demo_router, NOW, query="what's the weather in lisbon tomorrow", intent=None
+    )
+    decision_rows_write([real])
+    rows_intake([real])
+    kept = Feedback.objects.create(decision_id=real.id, rating="down")
+    demo_traffic_generate(router=demo_router, count=400, days=5)
+    shared = ReviewItem.objects.get(decision_id=real.id)
+    assert shared.count > 1
     removed, _ = demo_traffic_remove(router=demo_router)
-    assert removed == 120
+    assert removed == 400
     assert DecisionLog.objects.filter(router=demo_router).count() == 1
     assert Feedback.objects.filter(pk=kept.pk).exists()
     assert _rolled(demo_router) == 1
+    # The queue keeps the real decision only: its item, with the count it holds now.
+    assert list(ReviewDecision.objects.values_list("decision_id", flat=True)) == [real.id]
+    assert list(ReviewItem.objects.values_list("pk", "count")) == [(shared.pk, 1)]
 
 
 def test_never_with_debug_off(demo_router, settings):
