@@ -1,12 +1,16 @@
 """Gateway overhead: the same local OpenAI-protocol upstream called directly and through semroute.
 
     .venv/bin/python bench/gateway_overhead.py [--requests 300] [--seconds 15] [--clients 8]
+        [--port 8791] [--upstream-port 8792] [--database semroute_gwbench] [--upstream-http10]
 
-127.0.0.1 only. Starts the wire server (tests/wire/openai_server.py, answering at once) in its
-own process, creates (and finally drops) the database `semroute_gwbench` (PostgreSQL, user
-postgres), uses the Redis named by BENCH_REDIS_URL (flushed; unset: each worker's local memory
-for the decision cache, circuits and counters), loads the demo router with its three tiers on that
-upstream and no LLM stage, and serves it with gunicorn (2 workers, semroute_site/gunicorn.conf.py).
+127.0.0.1 only. Starts the wire server (tests/wire/openai_server.py, answering at once, keeping
+connections alive over HTTP/1.1 like a production server; `--upstream-http10`: closing each one)
+in its own process on `--upstream-port`, creates (and finally drops) the database `--database`
+(PostgreSQL, user postgres; BENCH_PORT, BENCH_UPSTREAM_PORT and BENCH_DATABASE set the defaults,
+so several engineers can run it at once), uses the Redis named by BENCH_REDIS_URL (flushed;
+unset: each worker's local memory for the decision cache, circuits and counters), loads the demo
+router with its three tiers on that upstream and no LLM stage, and serves it with gunicorn
+(2 workers, semroute_site/gunicorn.conf.py) on `--port`.
 Then, one client at a time (keep-alive http.client, the same for both sides):
 
 1. non-stream latency p50/p95: direct, gateway with the decision cache warm (one repeated query),
@@ -35,32 +39,48 @@ ROOT = Path(__file__).resolve().parents[1]
 CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "clinc150_train_val.json"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-DATABASE = "semroute_gwbench"
-HOST, GATEWAY_PORT, UPSTREAM_PORT = "127.0.0.1", 8791, 8792
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ""),  # unset: each worker's local memory
-    "DJANGO_SETTINGS_MODULE": "semroute_site.settings",
-    "WEB_CONCURRENCY": "2",
-    "GUNICORN_BIND": f"{HOST}:{GATEWAY_PORT}",
-}
-ENV.pop("CELERY_BROKER_URL", None)
+HOST = "127.0.0.1"
+# Set by main() from the options before anything runs.
+DATABASE, GATEWAY_PORT, UPSTREAM_PORT = "semroute_gwbench", 8791, 8792
+ENV: dict[str, str] = {}
 
-UPSTREAM = f"""
+
+def configure(database: str, gateway_port: int, upstream_port: int) -> None:
+    global DATABASE, GATEWAY_PORT, UPSTREAM_PORT
+    DATABASE, GATEWAY_PORT, UPSTREAM_PORT = database, gateway_port, upstream_port
+    ENV.clear()
+    ENV.update(
+        {
+            **os.environ,
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+            # unset: each worker's local memory
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ""),
+            "DJANGO_SETTINGS_MODULE": "semroute_site.settings",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_BIND": f"{HOST}:{GATEWAY_PORT}",
+        }
+    )
+    ENV.pop("CELERY_BROKER_URL", None)
+
+
+UPSTREAM = """
 import time
 from http.server import ThreadingHTTPServer
 from tests.wire.openai_server import OpenAIWireServer, ChatReply
 server = OpenAIWireServer()
 server._httpd.server_close()
-server._httpd = ThreadingHTTPServer(("127.0.0.1", {UPSTREAM_PORT}), server._handler_class())
+handler = server._handler_class()
+if {keepalive}:  # HTTP/1.1 keep-alive like every production server (the test server's is 1.0)
+    handler.protocol_version = "HTTP/1.1"
+    handler.disable_nagle_algorithm = True  # headers and body are two writes
+server._httpd = ThreadingHTTPServer(("127.0.0.1", {port}), handler)
 server._httpd.daemon_threads = True
 server.default_chat_reply = ChatReply(content="Your parcel arrives tomorrow, tracking is on the way.")
 server.requests = type("NoLog", (list,), {{"append": lambda self, item: None}})()
 server._httpd.serve_forever()
 """
 
-SETUP = f"""
+SETUP = """
 from routing.models import Router
 from routing.services.api_keys import api_key_create
 from routing.services.config_apply import router_config_apply
@@ -68,7 +88,7 @@ from routing.config_io import router_config_export
 router = Router.objects.get(slug="support")
 document = router_config_export(router)
 for tier in document["tiers"]:
-    tier.update(provider="openai-compatible", base_url="http://127.0.0.1:{UPSTREAM_PORT}/v1",
+    tier.update(provider="openai-compatible", base_url="http://127.0.0.1:{port}/v1",
                 api_key_env="", model=tier["name"] + "-local", max_retries=0)
 document["policy"].update(ambiguity_low=0.0, ambiguity_high=0.0)
 assert router_config_apply(document=document, router=router, summary="bench").applied
@@ -163,7 +183,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 8791)))
+    parser.add_argument(
+        "--upstream-port", type=int, default=int(os.environ.get("BENCH_UPSTREAM_PORT", 8792))
+    )
+    parser.add_argument(
+        "--upstream-http10",
+        action="store_true",
+        help="the upstream closes each connection (HTTP/1.0), as this bench did before 2026-12-01",
+    )
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "semroute_gwbench"))
     options = parser.parse_args()
+    configure(options.database, options.port, options.upstream_port)
 
     psql = ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"]
     run(*psql, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
@@ -172,8 +203,16 @@ def main() -> None:
         run("redis-cli", "-u", ENV["REDIS_URL"], "flushdb")
     run(PYTHON, "manage.py", "migrate", "-v0")
     run(PYTHON, "manage.py", "load_demo")
-    key = run(PYTHON, "manage.py", "shell", "-c", SETUP).strip().splitlines()[-1]
-    upstream = subprocess.Popen([PYTHON, "-c", UPSTREAM], cwd=ROOT, env=ENV)
+    key = (
+        run(PYTHON, "manage.py", "shell", "-c", SETUP.format(port=UPSTREAM_PORT))
+        .strip()
+        .splitlines()[-1]
+    )
+    upstream = subprocess.Popen(
+        [PYTHON, "-c", UPSTREAM.format(port=UPSTREAM_PORT, keepalive=not options.upstream_http10)],
+        cwd=ROOT,
+        env=ENV,
+    )
     gunicorn = subprocess.Popen(
         [GUNICORN, "-c", "semroute_site/gunicorn.conf.py", "semroute_site.wsgi"],
         cwd=ROOT,

@@ -31,13 +31,15 @@ from routing.services.config_apply import router_config_apply
 router = Router(tags=["routing"])
 
 
-def query_length_check(queries: list[str]) -> None:
+def query_length_check(queries: list[str], *, field: str | None = None) -> None:
     limit = settings.SEMROUTE_MAX_QUERY_CHARS
     for index, query in enumerate(queries):
         if len(query) > limit:
+            where = {"field": field} if field else {}
             raise QueryTooLong(
-                f"A query is limited to {limit} characters (got {len(query)}).",
-                details={"index": index, "length": len(query), "max_chars": limit},
+                f"A {'message' if field else 'query'} is limited to {limit} characters "
+                f"(got {len(query)}).",
+                details={**where, "index": index, "length": len(query), "max_chars": limit},
             )
 
 
@@ -50,6 +52,7 @@ def query_length_check(queries: list[str]) -> None:
 def route(request: HttpRequest, slug: str, payload: RouteIn):
     target = router_for_key(slug=slug, principal=request.auth)
     query_length_check([payload.query])
+    query_length_check(payload.earlier_turns, field="earlier_turns")
     (decision,), experiment = decide_for_caller(
         router=target,
         queries=[payload.query],
@@ -57,6 +60,7 @@ def route(request: HttpRequest, slug: str, payload: RouteIn):
         session_id=payload.session_id,
         allow_stale=True,
         contexts=[retrieved_context(payload.context)],
+        conversations=[payload.earlier_turns],
     )
     (decision_id,) = hooks.record(
         router=target,

@@ -113,6 +113,7 @@ def router_config_export(router: Router) -> dict[str, Any]:
                 "intent": rule.intent.name if rule.intent_id else None,
                 "tier": rule.tier.name if rule.tier_id else None,
                 "reason": rule.reason,
+                "scope": rule.scope,
                 "enabled": rule.enabled,
             }
             for rule in router.rules.select_related("intent", "tier").order_by("-priority", "id")
@@ -219,7 +220,15 @@ def config_normalise(document: dict[str, Any]) -> dict[str, Any]:
             level: _texts(complexity.get(level, [])) for level in COMPLEXITY_LEVELS
         },
         "rules": [
-            {"priority": 0, "intent": None, "tier": None, "reason": "", "enabled": True, **rule}
+            {
+                "priority": 0,
+                "intent": None,
+                "tier": None,
+                "reason": "",
+                "scope": "query",
+                "enabled": True,
+                **rule,
+            }
             for rule in document.get("rules", [])
         ],
     }

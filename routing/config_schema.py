@@ -30,6 +30,7 @@ from routing.engine.snapshot import (
     PROVIDERS,
     RULE_ACTIONS,
     RULE_KINDS,
+    RULE_SCOPES,
     Policy,
 )
 from routing.provider_keys import key_variable_allowed, key_variable_refusal
@@ -220,6 +221,7 @@ class RuleDoc(_Strict):
     intent: Reference | None = None
     tier: Reference | None = None
     reason: _text(REASON_CHARS) = ""
+    scope: Literal[RULE_SCOPES] = "query"
     enabled: bool = True
 
 

@@ -77,14 +77,22 @@ def decide(
     policy: Policy | None = None,
     allow_stale: bool = False,
     context: RetrievedContext | None = None,
+    earlier_turns: Sequence[str] = (),
 ) -> Decision:
     """Route one query with `router`'s current version (or an unsaved `policy` override).
 
     `allow_stale`: keep answering from the previous version while a new one compiles (API path).
     `context`: the query's retrieved context (routing.retrieved_context parses the API's).
+    `earlier_turns`: the conversation's user turns before `query`, oldest first (rules
+    with scope "conversation" search them too).
     """
     return decide_batch(
-        router=router, queries=[query], policy=policy, allow_stale=allow_stale, contexts=[context]
+        router=router,
+        queries=[query],
+        policy=policy,
+        allow_stale=allow_stale,
+        contexts=[context],
+        conversations=[earlier_turns],
     )[0]
 
 
@@ -95,10 +103,12 @@ def decide_batch(
     policy: Policy | None = None,
     allow_stale: bool = False,
     contexts: Sequence[RetrievedContext | None] | None = None,
+    conversations: Sequence[Sequence[str]] | None = None,
 ) -> list[Decision]:
     """Route many queries at once (one encoder batch for the uncached ones), results in order.
 
-    `contexts`: one retrieved context (or None) per query."""
+    `contexts`: one retrieved context (or None) per query; `conversations`: one tuple of
+    earlier user turns (oldest first) per query."""
     compiled = compiled_router(router, allow_stale=allow_stale)
     return compiled.route_batch(
         list(queries),
@@ -107,6 +117,7 @@ def decide_batch(
         cache=decision_cache(),
         policy=policy,
         contexts=contexts,
+        conversations=conversations,
     )
 
 
@@ -142,18 +153,23 @@ def decide_for_caller(
     session_id: str | None = None,
     allow_stale: bool = False,
     contexts: Sequence[RetrievedContext | None] | None = None,
+    conversations: Sequence[Sequence[str]] | None = None,
 ) -> tuple[list[Decision], ExperimentAssignment | None]:
     """Route a caller's queries, in the arm of the router's running experiment if there is one.
 
     Every caller that routes live traffic (the route API, the gateway) comes here, so all of them
     assign arms the same way: sticky by user id (or session id, or per request), the arm's
     version and policy, and the control arm answering with the most expensive tier.
-    `contexts`: one retrieved context (or None) per query, as for decide_batch.
+    `contexts`, `conversations`: per query, as for decide_batch.
     """
     plan: ExperimentPlan | None = hooks.experiment_for(router)
     if plan is None:
         decisions = decide_batch(
-            router=router, queries=queries, allow_stale=allow_stale, contexts=contexts
+            router=router,
+            queries=queries,
+            allow_stale=allow_stale,
+            contexts=contexts,
+            conversations=conversations,
         )
         return decisions, None
     arm, assigned_by = plan.arm_for(user_id=user_id, session_id=session_id)
@@ -169,7 +185,11 @@ def decide_for_caller(
         # fail live traffic: route with the configuration, outside the experiment.
         logger.exception("experiment %s arm %s cannot route; routing without it", plan.id, arm.name)
         decisions = decide_batch(
-            router=router, queries=queries, allow_stale=allow_stale, contexts=contexts
+            router=router,
+            queries=queries,
+            allow_stale=allow_stale,
+            contexts=contexts,
+            conversations=conversations,
         )
         return decisions, None
     decisions = compiled.route_batch(
@@ -179,6 +199,7 @@ def decide_for_caller(
         cache=decision_cache(),
         policy=policy,
         contexts=contexts,
+        conversations=conversations,
     )
     if arm.control:
         decisions = [control_decision(decision, compiled.snapshot.tiers) for decision in decisions]

@@ -56,7 +56,24 @@ class IntentInlineForm(RouterScopedForm):
 class RuleForm(RouterScopedForm):
     class Meta:
         model = Rule
-        fields = ["kind", "pattern", "priority", "action", "intent", "tier", "reason", "enabled"]
+        fields = [
+            "kind",
+            "pattern",
+            "scope",
+            "priority",
+            "action",
+            "intent",
+            "tier",
+            "reason",
+            "enabled",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].required = False  # left out (older forms, scripts): as it was
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or self.instance.scope
 
 
 class TierForm(RouterScopedForm):

@@ -54,6 +54,7 @@ from routing.engine.snapshot import (
     PROVIDERS,
     RULE_ACTIONS,
     RULE_KINDS,
+    RULE_SCOPES,
     Policy,
 )
 from routing.provider_keys import key_variable_allowed, key_variable_refusal
@@ -522,6 +523,13 @@ class Rule(models.Model):
         ModelTier, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
     )
     reason = models.CharField(max_length=300, blank=True, validators=TEXT)
+    scope = models.CharField(
+        max_length=12,
+        choices=_choices(RULE_SCOPES),
+        default="query",
+        help_text="query: the last user message only; conversation: it or any earlier user "
+        "message of the conversation (gateway, or the route API's earlier_turns).",
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:

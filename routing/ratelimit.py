@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
-
+from routing.cache_counters import counters_add
 from routing.exceptions import RateLimited
 
 WINDOW_SECONDS = 60
@@ -33,17 +31,5 @@ def rate_limit_hit(*, key_id: int, limit_per_minute: int) -> None:
 
 def _count(cache_key: str) -> int:
     """Increment the window's counter and return it: one round trip on Redis."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(cache_key)
-        pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
-        pipeline.incr(full_key)
-        pipeline.expire(full_key, WINDOW_SECONDS + 10)
-        count, _ = pipeline.execute()
-        return int(count)
-    try:
-        return backend.incr(cache_key)
-    except ValueError:  # first request of this window
-        if backend.add(cache_key, 1, timeout=WINDOW_SECONDS + 10):
-            return 1
-        return backend.incr(cache_key)  # another thread created it in between
+    (count,) = counters_add({cache_key: 1}, ttl_seconds=WINDOW_SECONDS + 10)
+    return count

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, St
 from pydantic_core import PydanticCustomError
 
 from routing.engine.decision import Decision
+from routing.engine.rules import MAX_EARLIER_TURNS
 from routing.retrieved_context import ContextIn
 
 IDENTIFIER_CHARS = 200
@@ -179,6 +180,12 @@ class RouteIn(Schema):
     explain: StrictBool = False
     context: ContextIn | None = Field(
         None, description="Retrieved context: raises complexity, counts in the cost estimate."
+    )
+    earlier_turns: list[QueryText] = Field(
+        [],
+        max_length=MAX_EARLIER_TURNS,
+        description="The conversation's user messages before `query`, oldest first: rules with "
+        "scope 'conversation' search them too (each within the query length limit).",
     )
 
 

@@ -98,6 +98,7 @@ def router_snapshot_build(router: Router) -> RouterSnapshot:
                 intent=intent_names.get(rule.intent_id),
                 tier=tier_names.get(rule.tier_id),
                 reason=rule.reason,
+                scope=rule.scope,
             )
             for rule in rules
             # a rule routing to a disabled intent is off with it

@@ -30,6 +30,14 @@ def normalise_query(query: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", query).casefold().split())
 
 
+def conversation_suffix(earlier_turns: tuple[str, ...]) -> str:
+    """What a cache key adds for the conversation's earlier turns ("" when there are none)."""
+    if not earlier_turns:
+        return ""
+    joined = "\x1f".join(normalise_query(turn) for turn in earlier_turns)
+    return ":conv" + hashlib.blake2b(joined.encode("utf-8"), digest_size=12).hexdigest()
+
+
 def decision_cache_key(query: str, *, version: int, strategy: str) -> str:
     """The cache key for `query` under one router version and routing strategy."""
     digest = hashlib.blake2b(normalise_query(query).encode("utf-8"), digest_size=16).hexdigest()

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import hard_queries
 from . import rules as rules_module
-from .cache import DecisionCache, decision_cache_key, normalise_query
+from .cache import DecisionCache, conversation_suffix, decision_cache_key, normalise_query
 from .classifiers import (
     NEAR_DUPLICATE_SIMILARITY,
     IntentClassifier,
@@ -116,6 +116,7 @@ class _Pending:
     output_tokens: int = 0
     decision: Decision | None = None
     facts: hard_queries.QueryFacts = field(default_factory=hard_queries.QueryFacts)
+    earlier_turns: tuple[str, ...] = ()  # for conversation rules, oldest first
 
 
 @dataclass(slots=True)
@@ -185,6 +186,7 @@ class CompiledRouter:
             self.example_vectors, self.example_labels, len(self.intents)
         )
         self.rules = compile_rules(snapshot.rules)
+        self.conversation_rules = any(rule.spec.scope == "conversation" for rule in self.rules)
         self.complexity = ComplexityClassifier(
             snapshot.complexity_vectors, snapshot.complexity_levels
         )
@@ -242,10 +244,17 @@ class CompiledRouter:
         cache: DecisionCache | None = None,
         policy: Policy | None = None,
         context: RetrievedContext | None = None,
+        earlier_turns: Sequence[str] = (),
     ) -> Decision:
         """Route one query through the cascade; see the module docstring for the stages."""
         return self.route_batch(
-            [query], encoder=encoder, llm=llm, cache=cache, policy=policy, contexts=[context]
+            [query],
+            encoder=encoder,
+            llm=llm,
+            cache=cache,
+            policy=policy,
+            contexts=[context],
+            conversations=[earlier_turns],
         )[0]
 
     def route_batch(
@@ -257,10 +266,13 @@ class CompiledRouter:
         cache: DecisionCache | None = None,
         policy: Policy | None = None,
         contexts: Sequence[RetrievedContext | None] | None = None,
+        conversations: Sequence[Sequence[str]] | None = None,
     ) -> list[Decision]:
         """Route several queries; the uncached ones that need a vector are encoded in one batch.
 
         `contexts`: each query's retrieved context (or None), aligned with `queries`.
+        `conversations`: each query's earlier user turns, oldest first (or empty), which
+        rules with scope "conversation" also search; aligned with `queries`.
 
         Each stage in STAGES runs once over the batch's undecided queries, in order; a stage
         may decide a query (a block rule), which the later stages then skip.
@@ -275,11 +287,20 @@ class CompiledRouter:
         strategy = strategy_key(self.snapshot, policy, with_llm=llm is not None, digest=digest)
         decisions: list[Decision | None] = [None] * len(queries)
         contexts = contexts or [None] * len(queries)
+        # Earlier turns shape a decision only through conversation rules: without any, they are
+        # neither kept nor part of the cache key.
+        conversations = (
+            [tuple(turns) for turns in (conversations or [()] * len(queries))]
+            if self.conversation_rules
+            else [()] * len(queries)
+        )
         keys = [
             decision_cache_key(
-                q, version=self.version, strategy=strategy + (c.cache_suffix() if c else "")
+                q,
+                version=self.version,
+                strategy=strategy + (c.cache_suffix() if c else "") + conversation_suffix(turns),
             )
-            for q, c in zip(queries, contexts, strict=True)
+            for q, c, turns in zip(queries, contexts, conversations, strict=True)
         ]
         lookup_start = time.perf_counter_ns()
         hits = cache.get_many(keys) if cache is not None and queries else {}
@@ -294,6 +315,7 @@ class CompiledRouter:
             else:
                 item = _Pending(position, query, cache_key, start_ns, Trace())
                 item.facts.context = contexts[position]
+                item.earlier_turns = conversations[position]
                 batch.items.append(item)
 
         for stage in self.STAGES:
@@ -341,9 +363,16 @@ class CompiledRouter:
             trace = item.trace
             with trace.timed("rules") as clock:
                 budget = min(per_query, request_deadline - time.monotonic())
-                outcome = item.rules = evaluate_rules(self.rules, item.query, budget_seconds=budget)
+                outcome = item.rules = evaluate_rules(
+                    self.rules, item.query, earlier_turns=item.earlier_turns, budget_seconds=budget
+                )
                 clock.outcome = _rules_summary(outcome)
             trace.matched_rules = [rule.id for rule in outcome.matched]
+            if outcome.in_earlier_turns:
+                trace.notes.append(
+                    f"rules {_ids(outcome.in_earlier_turns)} matched an earlier turn "
+                    "of the conversation"
+                )
             if outcome.timed_out:
                 trace.notes.append(
                     f"rules {_ids(outcome.timed_out)} timed out "

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import regex
 
 from .errors import SnapshotError
-from .snapshot import RULE_ACTIONS, RULE_KINDS, RuleSpec
+from .snapshot import RULE_ACTIONS, RULE_KINDS, RULE_SCOPES, RuleSpec
 
 MAX_RULES_PER_ROUTER = 200
 
@@ -22,6 +23,8 @@ REGEX_RETRY_TIMEOUT_SECONDS = 0.1
 RULES_BUDGET_SECONDS = 0.5
 # And per request: a batch of queries never spends more than this on rules in total.
 RULES_REQUEST_BUDGET_SECONDS = 2.0
+# Conversation rules search at most this many earlier user turns (the most recent ones).
+MAX_EARLIER_TURNS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class RuleOutcome:
     min_tiers: list[str] = field(default_factory=list)  # tiers forced by "min_tier" rules
     timed_out: list[int] = field(default_factory=list)  # ids of rules that hit the timeout
     over_budget: list[int] = field(default_factory=list)  # ids skipped: the budget was spent
+    in_earlier_turns: list[int] = field(default_factory=list)  # ids matched before the last turn
     searches: int = 0  # regex searches run, retries included
 
 
@@ -50,6 +54,8 @@ def compile_rule(spec: RuleSpec) -> CompiledRule:
         raise SnapshotError(
             f"rule {spec.id}: unknown action {spec.action!r} (valid: {RULE_ACTIONS})"
         )
+    if spec.scope not in RULE_SCOPES:
+        raise SnapshotError(f"rule {spec.id}: unknown scope {spec.scope!r} (valid: {RULE_SCOPES})")
     if not spec.pattern:
         raise SnapshotError(f"rule {spec.id}: empty pattern")
     if spec.kind == "keyword":
@@ -91,10 +97,29 @@ def _search(pattern: regex.Pattern, query: str, deadline: float, outcome: RuleOu
     raise TimeoutError
 
 
+def _found_in(
+    pattern: regex.Pattern, texts: Sequence[str], deadline: float, outcome: RuleOutcome
+) -> int | None:
+    """The index of the first text the pattern matches (None: none does); TimeoutError as
+    `_search`."""
+    for index, text in enumerate(texts):
+        if _search(pattern, text, deadline, outcome):
+            return index
+    return None
+
+
 def evaluate_rules(
-    rules: list[CompiledRule], query: str, *, budget_seconds: float = RULES_BUDGET_SECONDS
+    rules: list[CompiledRule],
+    query: str,
+    *,
+    earlier_turns: Sequence[str] = (),
+    budget_seconds: float = RULES_BUDGET_SECONDS,
 ) -> RuleOutcome:
     """Run every rule over `query`; the first matching route/block rule decides.
+
+    A rule with scope "conversation" also matches when its pattern is in one of
+    `earlier_turns` (the conversation's user turns before `query`, oldest first); its id
+    is then in `in_earlier_turns` too.
 
     A rule that times out is recorded; a timed-out "min_tier" rule still applies (it can only
     raise quality), while a timed-out "route" or "block" rule is skipped. Once `budget_seconds`
@@ -102,22 +127,26 @@ def evaluate_rules(
     """
     outcome = RuleOutcome()
     deadline = time.monotonic() + budget_seconds
+    conversation = (query, *earlier_turns)
     for rule in rules:
         if time.monotonic() + REGEX_TIMEOUT_SECONDS > deadline:
             outcome.over_budget.append(rule.spec.id)
             if rule.spec.action == "min_tier":
                 outcome.min_tiers.append(rule.spec.tier)
             continue
+        texts = conversation if rule.spec.scope == "conversation" else conversation[:1]
         try:
-            found = _search(rule.pattern, query, deadline, outcome)
+            found = _found_in(rule.pattern, texts, deadline, outcome)
         except TimeoutError:
             outcome.timed_out.append(rule.spec.id)
             if rule.spec.action == "min_tier":
                 outcome.min_tiers.append(rule.spec.tier)
             continue
-        if not found:
+        if found is None:
             continue
         outcome.matched.append(rule.spec)
+        if found > 0:
+            outcome.in_earlier_turns.append(rule.spec.id)
         if rule.spec.action == "min_tier":
             outcome.min_tiers.append(rule.spec.tier)
         elif outcome.decisive is None:

@@ -20,6 +20,9 @@ KNN_AGGREGATIONS = ("mean", "max", "sum")
 COMPLEXITY_LEVELS = ("simple", "moderate", "complex")
 RULE_KINDS = ("keyword", "regex")
 RULE_ACTIONS = ("route", "min_tier", "block")
+# What a rule's pattern is searched in: the routed turn (the conversation's last user message),
+# or that turn and the conversation's earlier user turns (any one matching is a match).
+RULE_SCOPES = ("query", "conversation")
 PROVIDERS = ("openai", "anthropic", "openai-compatible")
 
 
@@ -42,6 +45,7 @@ class RuleSpec:
     intent: str | None = None  # for action "route"
     tier: str | None = None  # for action "min_tier"
     reason: str = ""  # for "block", and a note shown with any action
+    scope: str = "query"  # one of RULE_SCOPES
 
 
 @dataclass(frozen=True, slots=True)

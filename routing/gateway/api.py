@@ -13,6 +13,7 @@ from routing.auth import APIKeyAuth, router_for_key
 from routing.config_schema import text_problem
 from routing.engine.context import RetrievedContext
 from routing.engine.encoders import count_tokens
+from routing.engine.rules import MAX_EARLIER_TURNS
 from routing.exceptions import InvalidInput, QueryTooLong
 from routing.models import Router as RouterModel
 from routing.providers import ChatOptions
@@ -48,6 +49,14 @@ def _routed_turn(messages: list[dict]) -> int:
         "The conversation has no user turn with text: semroute routes the last user message.",
         details={"field": "messages"},
     )
+
+
+def _earlier_turns(messages: list[dict], turn: int) -> tuple[str, ...]:
+    """The user turns before the routed one, oldest first, that conversation rules search: the
+    last MAX_EARLIER_TURNS with text, each cut to the query length limit."""
+    limit = settings.SEMROUTE_MAX_QUERY_CHARS
+    texts = [_text(m.get("content")).strip() for m in messages[:turn] if m["role"] == "user"]
+    return tuple(text[:limit] for text in texts if text)[-MAX_EARLIER_TURNS:]
 
 
 def _routing_context(payload: ChatCompletionIn, messages: list[dict], turn: int):
@@ -117,6 +126,7 @@ def chat_completions(request: HttpRequest, payload: ChatCompletionIn):
         router=target,
         query=query,
         context=_routing_context(payload, messages, turn),
+        earlier_turns=_earlier_turns(messages, turn),
         messages=messages,
         options=_options(payload),
         principal=request.auth,

@@ -68,6 +68,7 @@ class GatewayRequest:
     channel: str = "gateway"
     include_usage: bool = False
     context: RetrievedContext | None = None  # what the app retrieved: complexity and cost
+    earlier_turns: tuple[str, ...] = ()  # the user turns before `query`: conversation rules
 
 
 @dataclass(slots=True)
@@ -136,6 +137,7 @@ def gateway_start(request: GatewayRequest) -> GatewayRun:
         session_id=request.session_ref,
         allow_stale=True,
         contexts=[request.context],
+        conversations=[request.earlier_turns],
     )
     tiers = compiled_router(request.router, allow_stale=True).snapshot.tiers
     floor = (

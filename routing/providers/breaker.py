@@ -118,6 +118,9 @@ class TierBreaker:
     def __init__(self, tier: TierSpec, policy: BreakerPolicy | None = None):
         self.key = upstream_key(tier)
         self.policy = policy or BREAKER_POLICY
+        # The record this thread's `permit` read, for its `success` (the LLM stage shares one
+        # breaker between request threads).
+        self._seen = threading.local()
         _breakers.known.add(self.key)
 
     def _ttl(self) -> float:
@@ -144,7 +147,7 @@ class TierBreaker:
 
     def permit(self) -> str:
         """ "closed" (call normally) or "probe" (the one call that decides); CircuitOpen else."""
-        record = self._read()
+        record = self._seen.record = self._read()
         if record["state"] != "open":
             return "closed"
         reopen_at = record["opened_at"] + self.policy.cooldown_seconds
@@ -158,13 +161,17 @@ class TierBreaker:
         raise CircuitOpen(f"circuit half-open, a probe is in flight (last: {record['last_error']})")
 
     def success(self) -> None:
-        record = self._read()
+        """Close the circuit and forget its failures. After `permit`, judged on the state it
+        read (one cache round trip per call on the hot path, not two)."""
+        record = getattr(self._seen, "record", None) or self._read()
+        self._seen.record = None
         if record["state"] != "closed" or record["failures"]:
             kept = {**_closed(), "last_error": record["last_error"]}
             _breakers.store().set(self.key, kept, self._ttl())
             _breakers.store().delete(self.key + ":probe")
 
     def failure(self, error: str) -> None:
+        self._seen.record = None
         record = self._read()
         now = time.time()
         failures = [t for t in record["failures"] if t > now - self.policy.window_seconds]

@@ -16,6 +16,7 @@ from datetime import date
 
 from django.core.cache import cache
 
+from routing.cache_counters import counters_add
 from routing.engine.snapshot import TierSpec
 from routing.engine.tier_policy import tier_cost_usd
 
@@ -163,12 +164,8 @@ def _usage_keys(scope: str, tier_name: str, day: date | None = None) -> tuple[st
 
 def usage_add(*, scope: str, tier_name: str, cost_usd: float) -> None:
     """Count one answered call and its cost today (shared across workers with Redis)."""
-    for key, amount in zip(_usage_keys(scope, tier_name), (1, round(cost_usd * 1e6)), strict=True):
-        if not cache.add(key, amount, USAGE_TTL_SECONDS):
-            try:
-                cache.incr(key, amount)
-            except ValueError:  # expired between add and incr
-                cache.set(key, amount, USAGE_TTL_SECONDS)
+    calls_key, spend_key = _usage_keys(scope, tier_name)
+    counters_add({calls_key: 1, spend_key: round(cost_usd * 1e6)}, ttl_seconds=USAGE_TTL_SECONDS)
 
 
 def usage_today(*, scope: str, tier_name: str) -> dict:

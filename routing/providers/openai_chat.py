@@ -38,25 +38,38 @@ class OpenAIChatClient(SDKCallErrors):
     def dropped_options(self, options: ChatOptions) -> list[str]:
         return []  # the OpenAI protocol takes every parameter the client sent
 
-    def _request(self, options: ChatOptions) -> dict:
-        request: dict = {}
+    def _body(self, messages: list[dict], options: ChatOptions, **fields) -> dict:
+        """The chat-completions request body, as the wire takes it (no SDK transform pass)."""
+        body: dict = {"model": self.model, "messages": messages, **fields}
         if options.temperature is not None:
-            request["temperature"] = options.temperature
+            body["temperature"] = options.temperature
         if options.max_tokens is not None:
-            request["max_tokens"] = options.max_tokens
+            body["max_tokens"] = options.max_tokens
         if options.stop:
-            request["stop"] = options.stop
+            body["stop"] = options.stop
         if options.response_format is not None:
-            request["response_format"] = options.response_format
+            body["response_format"] = options.response_format
         elif options.json_mode:
-            request["response_format"] = {"type": "json_object"}
+            body["response_format"] = {"type": "json_object"}
         if options.tools:
-            request["tools"] = options.tools
+            body["tools"] = options.tools
         if options.tool_choice is not None:
-            request["tool_choice"] = options.tool_choice
-        if options.passthrough:
-            request["extra_body"] = dict(options.passthrough)
-        return request
+            body["tool_choice"] = options.tool_choice
+        for name, value in options.passthrough.items():  # never the fields set above
+            body.setdefault(name, value)
+        return body
+
+    def _post(self, body: dict, *, timeout: float, connect_timeout: float | None, **stream):
+        # The SDK's own transport, status errors and SSE decoding, without its per-call
+        # parameter transform and response models (most of a local call's cost): `cast_to=
+        # object` hands back the JSON as parsed, a stream yields each chunk's JSON.
+        return self.client.post(
+            "/chat/completions",
+            body=body,
+            cast_to=object,
+            options={"timeout": self._timeout(timeout, connect_timeout)},
+            **stream,
+        )
 
     def complete(
         self,
@@ -73,30 +86,32 @@ class OpenAIChatClient(SDKCallErrors):
             temperature=temperature, json_mode=json_mode, max_tokens=max_tokens
         )
         try:
-            completion = self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,
-                timeout=self._timeout(timeout, connect_timeout),
-                **self._request(options),
+            reply = self._post(
+                self._body(messages, options), timeout=timeout, connect_timeout=connect_timeout
             )
-            if not completion.choices:
-                raise ProviderError("reply has no choices", tier_down=False, outcome="malformed")
-            choice = completion.choices[0]
-            usage = completion.usage
-            tool_calls = tuple(call.model_dump() for call in choice.message.tool_calls or ())
-            return ChatCompletion(
-                content=choice.message.content,
-                finish_reason=choice.finish_reason or "",
-                input_tokens=usage.prompt_tokens if usage else 0,
-                output_tokens=usage.completion_tokens if usage else 0,
-                model=completion.model or self.model,
-                tool_calls=tool_calls,
-                refusal=getattr(choice.message, "refusal", None),
-            )
+            return self._completion(reply)
         except ProviderError:
             raise
-        except (self._sdk.OpenAIError, ValueError, TypeError, AttributeError) as error:
+        except (self._sdk.OpenAIError, ValueError, TypeError, AttributeError, KeyError) as error:
             raise self._error(error, timeout) from error
+
+    def _completion(self, reply: dict) -> ChatCompletion:
+        """OpenAI's chat.completion JSON as a ChatCompletion; a wrong shape raises TypeError,
+        KeyError or ValueError (a malformed reply)."""
+        if not reply["choices"]:
+            raise ProviderError("reply has no choices", tier_down=False, outcome="malformed")
+        choice = reply["choices"][0]
+        message = choice["message"]
+        input_tokens, output_tokens = _tokens(reply.get("usage") or {})
+        return ChatCompletion(
+            content=_text(message.get("content")),
+            finish_reason=choice.get("finish_reason") or "",
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            model=reply.get("model") or self.model,
+            tool_calls=tuple(_mapping(call) for call in message.get("tool_calls") or ()),
+            refusal=_text(message.get("refusal")),
+        )
 
     def stream(
         self,
@@ -108,14 +123,14 @@ class OpenAIChatClient(SDKCallErrors):
     ) -> Iterator[ChatDelta]:
         options = options or ChatOptions()
         deadline = time.monotonic() + timeout
+        body = self._body(messages, options, stream=True, stream_options={"include_usage": True})
         try:
-            chunks = self.client.chat.completions.create(
-                timeout=self._timeout(timeout, connect_timeout),
-                model=self.model,
-                messages=messages,
+            chunks = self._post(
+                body,
+                timeout=timeout,
+                connect_timeout=connect_timeout,
                 stream=True,
-                stream_options={"include_usage": True},
-                **self._request(options),
+                stream_cls=self._sdk.Stream[object],
             )
         except (self._sdk.OpenAIError, ValueError, TypeError, AttributeError) as error:
             raise self._error(error, timeout) from error
@@ -127,24 +142,22 @@ class OpenAIChatClient(SDKCallErrors):
             for chunk in chunks:
                 if time.monotonic() > deadline:
                     raise ProviderTimeout(f"stream took longer than {timeout:g}s")
-                model = chunk.model or model
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices[:1]:
-                    delta = choice.delta
-                    calls = tuple(call.model_dump() for call in delta.tool_calls or ())
-                    if delta.content or calls or getattr(delta, "refusal", None):
-                        yield ChatDelta(
-                            content=delta.content or "",
-                            tool_calls=calls,
-                            refusal=getattr(delta, "refusal", None) or "",
-                        )
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
+                model = chunk.get("model") or model
+                if chunk.get("usage") is not None:
+                    usage = _tokens(chunk["usage"])
+                for choice in (chunk.get("choices") or ())[:1]:
+                    delta = choice.get("delta") or {}
+                    content = _text(delta.get("content")) or ""
+                    calls = tuple(_mapping(call) for call in delta.get("tool_calls") or ())
+                    refusal = _text(delta.get("refusal")) or ""
+                    if content or calls or refusal:
+                        yield ChatDelta(content=content, tool_calls=calls, refusal=refusal)
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
                         ended = True
         except ProviderError:
             raise
-        except (self._sdk.OpenAIError, ValueError, TypeError, AttributeError) as error:
+        except (self._sdk.OpenAIError, ValueError, TypeError, AttributeError, KeyError) as error:
             raise _broken(self._error(error, timeout)) from error
         except Exception as error:  # the connection dropped mid-stream (httpx's own errors)
             if "Timeout" in type(error).__name__:
@@ -158,10 +171,28 @@ class OpenAIChatClient(SDKCallErrors):
             raise ProviderError("stream ended without a finish reason", outcome="stream_broken")
         yield ChatDelta(
             finish_reason=finish_reason,
-            input_tokens=usage.prompt_tokens if usage else None,
-            output_tokens=usage.completion_tokens if usage else None,
+            input_tokens=usage[0] if usage else None,
+            output_tokens=usage[1] if usage else None,
             model=model,
         )
+
+
+def _text(value) -> str | None:
+    """A text field of the reply: a string or absent; anything else is a malformed reply."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
+def _tokens(usage: dict) -> tuple[int, int]:
+    """(prompt, completion) tokens of OpenAI's `usage` object."""
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+
+
+def _mapping(value) -> dict:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
 
 
 def _broken(error: ProviderError) -> ProviderError:

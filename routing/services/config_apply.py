@@ -188,6 +188,7 @@ def _apply_document(
                 intent=intents_by_name.get(spec["intent"]),
                 tier=tiers_by_name.get(spec["tier"]),
                 reason=spec["reason"],
+                scope=spec["scope"],
                 enabled=spec["enabled"],
             )
             for spec in document["rules"]

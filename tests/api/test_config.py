@@ -134,3 +134,21 @@ def test_import_of_a_non_object_is_422(api, demo_router):
 
 def test_import_malformed_json_is_400(api, demo_router):
     assert api.put(f"routers/{demo_router.slug}/config", raw="{nope").status_code == 400
+
+
+def test_a_rules_scope_is_exported_and_imported(api, demo_router):
+    document = api.get(f"routers/{demo_router.slug}/config").json()
+    assert {rule["scope"] for rule in document["rules"]} == {"query"}
+    document["rules"][0]["scope"] = "conversation"
+    older = copy.deepcopy(document)
+    del older["rules"][1]["scope"]  # a document written before rules had a scope
+
+    assert api.put(f"routers/{demo_router.slug}/config", older).json()["applied"] is True
+    exported = api.get(f"routers/{demo_router.slug}/config").json()
+
+    assert [rule["scope"] for rule in exported["rules"]][:2] == ["conversation", "query"]
+    again = api.put(f"routers/{demo_router.slug}/config", exported).json()
+    assert (again["applied"], again["changes"]) == (False, [])
+    bad = {**exported, "rules": [{**exported["rules"][0], "scope": "session"}]}
+    response = api.put(f"routers/{demo_router.slug}/config", bad)
+    assert response.status_code == 422

@@ -227,3 +227,57 @@ def test_plain_django_client_without_json_content_type_is_not_500(make_key, demo
         headers={"X-API-Key": make_key()},
     )
     assert response.status_code < 500
+
+
+def _with_conversation_rule(api, router):
+    document = api.get(f"routers/{router.slug}/config").json()
+    document["rules"].append(
+        {
+            "kind": "keyword",
+            "pattern": "production outage",
+            "priority": 150,
+            "action": "min_tier",
+            "tier": "claude-sonnet-4",
+            "scope": "conversation",
+        }
+    )
+    response = api.put(f"routers/{router.slug}/config", document)
+    assert response.json()["applied"] is True, response.content
+
+
+def test_earlier_turns_reach_the_conversation_rules(api, demo_router):
+    _with_conversation_rule(api, demo_router)
+    path = f"routers/{demo_router.slug}/route"
+
+    alone = api.post(path, {"query": "where is my parcel"}).json()
+    follow_up = api.post(
+        path,
+        {
+            "query": "where is my parcel",
+            "earlier_turns": ["hi", "we have a production outage"],
+            "explain": True,
+        },
+    ).json()
+
+    assert alone["tier"] == "gpt-4o-mini"
+    assert follow_up["tier"] == "claude-sonnet-4"
+    assert "matched an earlier turn of the conversation" in " ".join(follow_up["trace"]["notes"])
+
+
+def test_earlier_turns_are_bounded_like_queries(api, demo_router, settings):
+    settings.SEMROUTE_MAX_QUERY_CHARS = 50
+    path = f"routers/{demo_router.slug}/route"
+
+    too_long = api.post(path, {"query": "hello", "earlier_turns": ["ok", "x" * 51]})
+    too_many = api.post(path, {"query": "hello", "earlier_turns": ["turn"] * 21})
+    not_text = api.post(path, {"query": "hello", "earlier_turns": "just one"})
+
+    assert too_long.status_code == 413
+    assert error_of(too_long)["details"] == {
+        "field": "earlier_turns",
+        "index": 1,
+        "length": 51,
+        "max_chars": 50,
+    }
+    assert too_many.status_code == 422 and not_text.status_code == 422
+    assert {p["field"] for p in error_of(too_many)["details"]} == {"earlier_turns"}

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from routing.engine import RuleSpec, SnapshotError, compile_router
+from routing.engine import LocalDecisionCache, RuleSpec, SnapshotError, compile_router
 from routing.engine.rules import (
     MAX_RULES_PER_ROUTER,
     REGEX_TIMEOUT_SECONDS,
@@ -170,3 +170,72 @@ def test_a_batch_spends_at_most_the_request_budget_on_rules(encoder, monkeypatch
     for decision in decisions[1:]:
         assert "over budget, skipped: 0, 1, 2" in decision.trace.stages[0].outcome
         assert any("0.2 s per request" in note for note in decision.trace.notes)
+
+
+# -- conversation rules: the routed turn and the conversation's earlier user turns ----------
+
+
+def test_a_conversation_rule_matches_an_earlier_turn_and_a_query_rule_does_not():
+    rules = compile_rules(
+        (
+            RuleSpec(1, "keyword", "outage", 5, "min_tier", tier="powerful", scope="conversation"),
+            RuleSpec(2, "keyword", "refund", 1, "route", intent="billing"),
+        )
+    )
+
+    outcome = evaluate_rules(
+        rules, "commit it", earlier_turns=("prod outage since 9am", "and a refund too")
+    )
+
+    assert [rule.id for rule in outcome.matched] == [1]
+    assert outcome.min_tiers == ["powerful"] and outcome.in_earlier_turns == [1]
+    assert outcome.decisive is None  # the refund rule only reads the last turn
+
+
+def test_a_conversation_rule_matching_the_last_turn_is_not_an_earlier_turn_match():
+    rules = compile_rules(
+        (RuleSpec(1, "keyword", "outage", 5, "block", reason="ops", scope="conversation"),)
+    )
+
+    outcome = evaluate_rules(rules, "the outage again", earlier_turns=("hello",))
+
+    assert outcome.decisive.id == 1 and outcome.in_earlier_turns == []
+
+
+def test_an_unknown_rule_scope_is_refused_at_compile_time():
+    with pytest.raises(SnapshotError, match="unknown scope"):
+        compile_rules((RuleSpec(1, "keyword", "x", 1, "block", reason="r", scope="session"),))
+
+
+def test_a_follow_up_routes_on_a_conversation_rule_its_earlier_turn_matched(encoder):
+    rules = (
+        RuleSpec(5, "keyword", "urgent", 1, "min_tier", tier="powerful", scope="conversation"),
+    )
+    router = compile_router(make_snapshot(encoder, rules=rules))
+
+    alone = router.route("will it rain tomorrow", encoder=encoder)
+    follow_up = router.route(
+        "will it rain tomorrow", encoder=encoder, earlier_turns=("urgent: I fly at noon",)
+    )
+
+    assert alone.tier != "powerful" and alone.trace.matched_rules == []
+    assert follow_up.tier == "powerful" and follow_up.trace.matched_rules == [5]
+    assert "rules 5 matched an earlier turn of the conversation" in follow_up.trace.notes
+
+
+def test_earlier_turns_split_the_decision_cache_only_when_a_conversation_rule_exists(encoder):
+    def two_turns(rules):
+        router, cache = compile_router(make_snapshot(encoder, rules=rules)), LocalDecisionCache()
+        router.route("will it rain tomorrow", encoder=encoder, cache=cache)
+        return router.route(
+            "will it rain tomorrow", encoder=encoder, cache=cache, earlier_turns=("urgent!",)
+        )
+
+    last_turn_rule = (RuleSpec(5, "keyword", "urgent", 1, "min_tier", tier="powerful"),)
+    conversation_rule = (
+        RuleSpec(5, "keyword", "urgent", 1, "min_tier", tier="powerful", scope="conversation"),
+    )
+
+    assert two_turns(last_turn_rule).cached is True  # earlier turns cannot change it
+    second = two_turns(conversation_rule)
+    assert (second.cached, second.tier) == (False, "powerful")

@@ -124,6 +124,10 @@ def test_retry_after_longer_than_the_budget_is_not_waited_for(openai_server):
         (ChatReply(status=500), "server_error"),
         (ChatReply(delay_seconds=1.5), "timeout"),
         (ChatReply(raw_body="{not json"), "malformed"),
+        (ChatReply(raw_body='{"choices": "none"}'), "malformed"),
+        (ChatReply(raw_body='{"choices": [{"message": {"content": 42}}]}'), "malformed"),
+        (ChatReply(raw_body='["a", "list"]'), "malformed"),
+        (ChatReply(raw_body='{"choices": []}'), "malformed"),
     ],
 )
 def test_each_fault_has_its_outcome(openai_server, reply, outcome):
@@ -165,6 +169,29 @@ def test_circuit_opens_after_failures_then_one_probe_closes_it(openai_server, mo
     openai_server.default_chat_reply = ChatReply(content="back")
     assert call().content == "back"
     assert breakers.circuit_states([tier])["t"]["state"] == "closed"
+
+
+def test_a_success_clears_the_failures_its_call_saw(openai_server):
+    tier = _tier(openai_server.base_url, max_retries=0)
+    breakers.TierBreaker(tier).failure("HTTP error 500 earlier")
+    openai_server.default_chat_reply = ChatReply(content="fine")
+
+    tier_complete(tier, MESSAGES, ChatOptions(), deadline=time.monotonic() + 5, report=CallReport())
+
+    state = breakers.circuit_states([tier])["t"]
+    assert (state["state"], state["failures"]) == ("closed", 0)
+
+
+def test_a_success_does_not_close_a_circuit_another_worker_opened_during_the_call():
+    tier = _tier("http://127.0.0.1:9/v1")
+    this_call = breakers.TierBreaker(tier)
+    assert this_call.permit() == "closed"
+    other_worker = breakers.TierBreaker(tier, policy=breakers.BreakerPolicy(failures=1))
+    other_worker.failure("HTTP error 503 in another worker")
+
+    this_call.success()
+
+    assert breakers.circuit_states([tier])["t"]["state"] == "open"
 
 
 def test_stream_call_escalation_point_is_before_the_first_delta(openai_server):
