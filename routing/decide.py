@@ -34,13 +34,29 @@ _arm_policies = runtime_cache("experiment_arm_policies", max_entries=256)
 
 
 class SharedDecisionCache:
-    """The engine's DecisionCache protocol over Django's cache (Redis in production)."""
+    """The engine's DecisionCache protocol over Django's cache (Redis in production), with a
+    short-lived copy in this process in front of it, so a warm decision costs no round trip.
+
+    A copy lives at most `near_seconds`. Keys carry the router's version and the strategy, so a
+    configuration change is never answered from an old copy; the copy only lets an entry outlive
+    its Redis TTL by that much in this worker.
+    """
 
     prefix = "semroute:decision:"
+    near_seconds = 10
+
+    def __init__(self, near: LocalDecisionCache):
+        self.near = near
 
     def get_many(self, keys: list[str]) -> dict[str, Decision]:
-        found = cache.get_many([self.prefix + key for key in keys])
-        return {key.removeprefix(self.prefix): decision for key, decision in found.items()}
+        found = self.near.get_many(keys)
+        missing = [self.prefix + key for key in keys if key not in found]
+        if missing:
+            for key, decision in cache.get_many(missing).items():
+                key = key.removeprefix(self.prefix)
+                found[key] = decision
+                self.near.set(key, decision, self.near_seconds)
+        return found
 
     def set_many(self, decisions: dict[str, Decision], ttl_seconds: int) -> None:
         if ttl_seconds > 0 and decisions:
@@ -48,9 +64,12 @@ class SharedDecisionCache:
                 {self.prefix + key: decision for key, decision in decisions.items()},
                 timeout=ttl_seconds,
             )
+            self.near.set_many(decisions, min(ttl_seconds, self.near_seconds))
 
 
-_shared_decisions = SharedDecisionCache()
+_shared_decisions = SharedDecisionCache(
+    runtime_register("decisions_near", LocalDecisionCache(max_entries=20_000))
+)
 
 
 def decision_cache():

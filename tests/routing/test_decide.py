@@ -3,8 +3,10 @@
 from dataclasses import replace
 
 import pytest
+from django.core.cache import cache
 
 from routing.decide import SharedDecisionCache, decide, decide_batch
+from routing.engine import LocalDecisionCache
 from routing.models import Intent
 from routing.services.examples import example_add
 from routing.services.versioning import config_object_save, router_policy_update
@@ -127,13 +129,28 @@ def test_simple_questions_go_to_the_cheapest_tier_and_a_design_task_does_not(dem
 
 def test_shared_decision_cache_stores_and_finds_a_batch_in_one_call_each(demo_router):
     first, second = decide_batch(router=demo_router, queries=["where is my parcel", "refund me"])
-    shared = SharedDecisionCache()
+    shared = SharedDecisionCache(LocalDecisionCache())
 
     shared.set_many({"parcel": first, "refund": second}, ttl_seconds=60)
     found = shared.get_many(["parcel", "refund", "never-stored"])
 
     assert set(found) == {"parcel", "refund"}
     assert (found["parcel"].intent, found["refund"].intent) == (first.intent, second.intent)
+    assert cache.get(SharedDecisionCache.prefix + "parcel").intent == first.intent
+
+
+def test_a_decision_another_worker_cached_is_found_and_then_kept_near(demo_router):
+    decision = decide(router=demo_router, query="where is my parcel")
+    near = LocalDecisionCache()
+    shared = SharedDecisionCache(near)
+    cache.set(SharedDecisionCache.prefix + "parcel", decision, timeout=60)  # another worker's
+
+    assert shared.get_many(["parcel"])["parcel"].intent == decision.intent
+    cache.delete(SharedDecisionCache.prefix + "parcel")
+    # The copy in this process answers without the shared cache, for near_seconds at most.
+    assert shared.get_many(["parcel"])["parcel"].intent == decision.intent
+    near.clear()
+    assert shared.get_many(["parcel"]) == {}
 
 
 # The mapping the product promises for the demo (helper A makes these the demo's saved floors).
