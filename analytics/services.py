@@ -318,6 +318,20 @@ def cursor_decode(cursor: str) -> tuple[datetime, uuid.UUID]:
     return position
 
 
+def cursor_page(
+    decisions: QuerySet[DecisionLog], *, cursor: str | None, limit: int
+) -> tuple[list[DecisionLog], str | None]:
+    """One page of `decisions`, newest first, after `cursor`, and the next page's cursor."""
+    if cursor:
+        created_at, decision_id = cursor_decode(cursor)
+        decisions = decisions.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=decision_id)
+        )
+    page = list(decisions.order_by("-created_at", "-id")[: limit + 1])
+    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
+    return page[:limit], next_cursor
+
+
 def decisions_for_key(
     *,
     principal: KeyPrincipal,
@@ -347,11 +361,4 @@ def decisions_for_key(
         decisions = decisions.filter(created_at__gte=since)
     if until is not None:
         decisions = decisions.filter(created_at__lt=until)
-    if cursor:
-        created_at, decision_id = cursor_decode(cursor)
-        decisions = decisions.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=decision_id)
-        )
-    page = list(decisions.order_by("-created_at", "-id")[: limit + 1])
-    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
-    return page[:limit], next_cursor
+    return cursor_page(decisions, cursor=cursor, limit=limit)

@@ -164,6 +164,25 @@ def arm_policy(plan: ExperimentPlan, arm: ArmPlan, snapshot: RouterSnapshot) -> 
     )
 
 
+def _arm_routing(
+    router: Router, plan: ExperimentPlan, user_id: str | None, session_id: str | None, allow_stale
+) -> tuple[ArmPlan, str, CompiledRouter, Policy] | None:
+    """The caller's arm, how it was assigned, and what it routes with; None when the arm cannot
+    be built (checked when the experiment was made, so rare): live traffic must not fail, it is
+    routed with the configuration, outside the experiment."""
+    arm, assigned_by = plan.arm_for(user_id=user_id, session_id=session_id)
+    try:
+        compiled: CompiledRouter = (
+            arm.compiled(router)
+            if arm.compiled is not None
+            else compiled_router(router, allow_stale=allow_stale)
+        )
+        return arm, assigned_by, compiled, arm_policy(plan, arm, compiled.snapshot)
+    except SnapshotError:
+        logger.exception("experiment %s arm %s cannot route; routing without it", plan.id, arm.name)
+        return None
+
+
 def decide_for_caller(
     *,
     router: Router,
@@ -182,7 +201,10 @@ def decide_for_caller(
     `contexts`, `conversations`: per query, as for decide_batch.
     """
     plan: ExperimentPlan | None = hooks.experiment_for(router)
-    if plan is None:
+    arm_routing = (
+        _arm_routing(router, plan, user_id, session_id, allow_stale) if plan is not None else None
+    )
+    if arm_routing is None:
         decisions = decide_batch(
             router=router,
             queries=queries,
@@ -191,26 +213,7 @@ def decide_for_caller(
             conversations=conversations,
         )
         return decisions, None
-    arm, assigned_by = plan.arm_for(user_id=user_id, session_id=session_id)
-    try:
-        compiled: CompiledRouter = (
-            arm.compiled(router)
-            if arm.compiled is not None
-            else compiled_router(router, allow_stale=allow_stale)
-        )
-        policy = arm_policy(plan, arm, compiled.snapshot)
-    except SnapshotError:
-        # An arm that cannot be built (checked when the experiment was made, so rare) must not
-        # fail live traffic: route with the configuration, outside the experiment.
-        logger.exception("experiment %s arm %s cannot route; routing without it", plan.id, arm.name)
-        decisions = decide_batch(
-            router=router,
-            queries=queries,
-            allow_stale=allow_stale,
-            contexts=contexts,
-            conversations=conversations,
-        )
-        return decisions, None
+    arm, assigned_by, compiled, policy = arm_routing
     decisions = compiled.route_batch(
         list(queries),
         encoder=active_encoder(),

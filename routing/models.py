@@ -46,10 +46,10 @@ from routing.config_schema import (
     rule_problems,
     text_problem,
 )
-from routing.engine.hard_queries import HARD_QUERY_POLICY_FIELDS
 from routing.engine.snapshot import (
     CLASSIFICATION_METHODS,
     COMPLEXITY_LEVELS,
+    HARD_QUERY_POLICY_FIELDS,
     KNN_AGGREGATIONS,
     PROVIDERS,
     RULE_ACTIONS,

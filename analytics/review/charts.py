@@ -6,16 +6,8 @@ import json
 
 import plotly.graph_objects as go
 
-from analytics.evaluations.charts import figure_html
+from analytics.evaluations.charts import _LAYOUT, figure_html
 from routing.console.charts import count_dtick
-
-_LAYOUT = {
-    "template": "none",
-    "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-    "paper_bgcolor": "rgba(0,0,0,0)",
-    "plot_bgcolor": "#fff",
-    "font": {"family": "system-ui, sans-serif", "size": 12},
-}
 
 
 def review_confusion_figure(labels: list[str], counts: list[list[int]], *, cell_url: str) -> str:

@@ -20,7 +20,7 @@ from analytics.review.models import (
     ReviewReason,
     ReviewStatus,
 )
-from analytics.services import cursor_decode, cursor_encode
+from analytics.services import cursor_page
 from routing.models import Router
 
 NO_INTENT = (
@@ -101,15 +101,9 @@ def decisions_page(
     router: Router, filters: DecisionFilter, *, cursor: str | None = None, limit: int = 50
 ) -> tuple[list[DecisionLog], str | None]:
     """One page, newest first, and the next page's cursor; each row has `rating` (up/down/None)."""
-    decisions = decisions_filtered(router, filters).only(*LIST_FIELDS)
-    if cursor:
-        created_at, decision_id = cursor_decode(cursor)
-        decisions = decisions.filter(
-            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=decision_id)
-        )
-    page = list(decisions.order_by("-created_at", "-id")[: limit + 1])
-    next_cursor = cursor_encode(page[limit - 1]) if len(page) > limit else None
-    page = page[:limit]
+    page, next_cursor = cursor_page(
+        decisions_filtered(router, filters).only(*LIST_FIELDS), cursor=cursor, limit=limit
+    )
     ratings: dict[uuid.UUID, str] = {}
     for decision_id, rating in Feedback.objects.filter(
         decision_id__in=[row.id for row in page]

@@ -199,6 +199,15 @@ def review_undo(*, item: ReviewItem, user=None) -> ReviewEvent:
     return event
 
 
+def _review_examples_add(intent: Intent, texts: Sequence[str], user) -> None:
+    Example.objects.bulk_create(
+        Example(
+            intent=intent, text=text, source=ExampleSource.REVIEW, created_by=user_or_none(user)
+        )
+        for text in texts
+    )
+
+
 def review_bulk(
     *, items: Sequence[ReviewItem], action: str, intent: str | None = None, user=None
 ) -> list[Resolution]:
@@ -224,15 +233,7 @@ def review_bulk(
                 summary=f"Review: added {len(new)} example(s) to {chosen.name}",
                 examples_changed=True,
             ):
-                Example.objects.bulk_create(
-                    Example(
-                        intent=chosen,
-                        text=text,
-                        source=ExampleSource.REVIEW,
-                        created_by=user_or_none(user),
-                    )
-                    for text in check.added
-                )
+                _review_examples_add(chosen, check.added, user)
         made = {e.text: e for e in Example.objects.filter(intent=chosen, text__in=new)}
         for item, text in zip(items, texts, strict=True):
             if text not in new and text not in check.duplicates:
@@ -288,15 +289,7 @@ def cluster_intent_create(
         ):
             intent.save()
             check = examples_check_bulk(intent=intent, texts=[item.query for item in items])
-            Example.objects.bulk_create(
-                Example(
-                    intent=intent,
-                    text=text,
-                    source=ExampleSource.REVIEW,
-                    created_by=user_or_none(user),
-                )
-                for text in check.added
-            )
+            _review_examples_add(intent, check.added, user)
         made = {e.text: e for e in intent.examples.all()}
         for item in items:
             example = made.pop(item.query.strip(), None)

@@ -42,17 +42,6 @@ from .language import (
 from .negation import EvidenceIndex
 from .snapshot import COMPLEXITY_LEVELS, Policy
 
-HARD_QUERY_POLICY_FIELDS = (
-    "detect_negation",
-    "negation_confidence_factor",
-    "split_intents",
-    "detect_language",
-    "unsupported_language_handler",
-    "context_documents_moderate",
-    "context_documents_complex",
-    "context_tokens_moderate",
-    "context_tokens_complex",
-)
 _DEFAULT_POLICY = Policy()
 
 

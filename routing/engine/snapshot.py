@@ -116,9 +116,8 @@ class Policy:
     quality_target: float | None = None
 
 
-# Policy fields added after decisions were first logged with a digest: left out of the digest
-# while at their defaults, so adding them changed no existing router's digest (or cache keys).
-DIGEST_QUIET_AT_DEFAULT = (
+# The hard-query stages' policy fields (routing.engine.hard_queries reads them).
+HARD_QUERY_POLICY_FIELDS = (
     "detect_negation",
     "negation_confidence_factor",
     "split_intents",
@@ -128,8 +127,10 @@ DIGEST_QUIET_AT_DEFAULT = (
     "context_documents_complex",
     "context_tokens_moderate",
     "context_tokens_complex",
-    "quality_target",
 )
+# Policy fields added after decisions were first logged with a digest: left out of the digest
+# while at their defaults, so adding them changed no existing router's digest (or cache keys).
+DIGEST_QUIET_AT_DEFAULT = (*HARD_QUERY_POLICY_FIELDS, "quality_target")
 
 
 def policy_repr(policy: Policy) -> str:

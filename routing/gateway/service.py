@@ -177,6 +177,12 @@ def _attempt(tier: TierSpec, outcome: str, error: str = "", **facts) -> dict:
     }
 
 
+def _failed_attempt(tier: TierSpec, error: ProviderError, started: float, report) -> dict:
+    """The attempt of a call that raised before answering (`started`: its perf_counter)."""
+    latency = (time.perf_counter() - started) * 1000
+    return _attempt(tier, error.outcome, str(error), latency_ms=latency, retries=report.waits)
+
+
 def _tiers_to_call(run: GatewayRun) -> Iterator[tuple[TierSpec, str]]:
     """Each tier that can take the request, with the note of parameters it drops; skips recorded."""
     options = run.request.options
@@ -232,10 +238,7 @@ def gateway_complete(run: GatewayRun) -> dict:
                 tier, run.request.messages, options, deadline=run.deadline, report=report
             )
         except ProviderError as error:
-            latency = (time.perf_counter() - started) * 1000
-            run.attempts.append(
-                _attempt(tier, error.outcome, str(error), latency_ms=latency, retries=report.waits)
-            )
+            run.attempts.append(_failed_attempt(tier, error, started, report))
             continue
         latency = (time.perf_counter() - started) * 1000
         cost = call_cost_usd(tier, completion.input_tokens, completion.output_tokens)
@@ -317,10 +320,7 @@ def gateway_stream_open(run: GatewayRun) -> OpenStream:
                 tier, run.request.messages, options, deadline=run.deadline, report=report
             )
         except ProviderError as error:
-            latency = (time.perf_counter() - started) * 1000
-            run.attempts.append(
-                _attempt(tier, error.outcome, str(error), latency_ms=latency, retries=report.waits)
-            )
+            run.attempts.append(_failed_attempt(tier, error, started, report))
             continue
         if first.finish_reason:  # the stream ended before any content: nothing was sent yet
             problem = answers.unusable_reason(

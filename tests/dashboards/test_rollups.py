@@ -18,6 +18,7 @@ from analytics.dashboards.models import (
     HourlyTierRollup,
 )
 from analytics.dashboards.rollups import (
+    COUNTERS,
     day_floor,
     days_reconcile,
     hour_floor,
@@ -34,24 +35,7 @@ pytestmark = pytest.mark.django_db
 def _rollup_totals(model, **filters) -> dict:
     totals = Counter()
     for row in model.objects.filter(**filters):
-        for name in (
-            "decisions",
-            "cached",
-            "blocked",
-            "out_of_scope",
-            "escalated",
-            "escalation_count",
-            "reasked",
-            "thumbs_down",
-            "thumbs_up",
-            "llm_asked",
-            "llm_failed",
-            "actual_cost_count",
-            "provider_latency_count",
-            "ttft_count",
-            "prompt_tokens",
-            "completion_tokens",
-        ):
+        for name in COUNTERS:
             totals[name] += getattr(row, name)
         for name in (
             "estimated_cost_sum",
