@@ -31,6 +31,9 @@ def worker_exit(server, worker):
     except Exception:  # the app never loaded in this worker: nothing was buffered
         return
     decision_log.stop()
+    from routing.providers.calls import usage_flush
+
+    usage_flush()
     server.log.info(
         "worker %s flushed its decision log (%d rows written)", worker.pid, decision_log.written
     )

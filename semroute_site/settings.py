@@ -114,6 +114,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Eager mode: tasks no request waits for (the LLM judge) run on a background thread of the process
+# (semroute_site/celery.py: task_send_unawaited); 1 runs them inline, in the request (tests).
+SEMROUTE_EAGER_TASKS_INLINE = env_bool("SEMROUTE_EAGER_TASKS_INLINE", False)
 
 # Routing engine
 # minilm-l6-v2-int8-fast: the packaged int8 MiniLM with int8 arithmetic. On CLINC150 it scores
@@ -143,6 +146,10 @@ SEMROUTE_DECISION_LOG_FLUSH_SECONDS = (
 )
 SEMROUTE_DECISION_LOG_BATCH_SIZE = env_int("SEMROUTE_DECISION_LOG_BATCH_SIZE", 500, minimum=1)
 SEMROUTE_DECISION_LOG_MAX_PENDING = env_int("SEMROUTE_DECISION_LOG_MAX_PENDING", 20000, minimum=1)
+# With Redis: how long a worker trusts a clean circuit it read, and sums today's tier usage
+# before sending it (routing/providers/breaker.py, calls.py); 0 asks / sends on every call.
+SEMROUTE_CIRCUIT_NEAR_SECONDS = env_int("SEMROUTE_CIRCUIT_NEAR_MS", 500, minimum=0) / 1000
+SEMROUTE_USAGE_FLUSH_SECONDS = env_int("SEMROUTE_USAGE_FLUSH_MS", 1000, minimum=0) / 1000
 
 # Review queue (analytics/review): re-asks, low-confidence margin, random sample, duplicate collapse.
 SEMROUTE_REASK_SIMILARITY = env_float("SEMROUTE_REASK_SIMILARITY", 0.85, minimum=-1.0, maximum=1.0)

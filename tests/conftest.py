@@ -42,6 +42,7 @@ def _eager_celery(settings, request):
     from semroute_site.celery import app
 
     eager = "services" not in request.keywords
+    settings.SEMROUTE_EAGER_TASKS_INLINE = True  # a test sees its task's effects at once
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = eager
     yield

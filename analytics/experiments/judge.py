@@ -27,6 +27,7 @@ from routing.engine.tier_policy import most_expensive_tier, tier_cost_usd
 from routing.models import Router
 from routing.providers import ProviderError, chat_client_for
 from routing.snapshots import compiled_router
+from semroute_site.celery import task_send_unawaited
 
 logger = logging.getLogger("semroute.judge")
 
@@ -202,7 +203,7 @@ def _sample(router, decision_id, decision, messages, answer, tier_name) -> None:
             },
         )
         if created:
-            transaction.on_commit(lambda: judge_verdict_task.delay(verdict.pk))
+            transaction.on_commit(lambda: task_send_unawaited(judge_verdict_task, verdict.pk))
 
 
 def judge_verdict_execute(*, verdict_id: int) -> JudgeVerdict | None:

@@ -5,6 +5,11 @@ After `failures` failures within `window_seconds` the circuit opens: calls are r
 while the others keep refusing). The probe's success closes the circuit, its failure reopens it.
 The state lives in the shared cache when REDIS_URL is set (every worker sees one circuit) and in
 this process otherwise. An unusable answer (the tier answered) is not a failure.
+
+With Redis, a worker that read a clean circuit (closed, no recent failures) takes it as clean for
+`SEMROUTE_CIRCUIT_NEAR_MS` (0.5 s) without asking again, so a healthy tier's call costs no
+round trip for its circuit: a circuit another worker opened is seen here that much later (this
+worker's own failures are seen at once). The tiers page and metrics always read the shared state.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class _Breakers:
     def __init__(self):
         self.local = _LocalStore()
         self.known: set[str] = set()
+        self.clean_until: dict[str, float] = {}  # key -> monotonic time (Redis only)
 
     def __len__(self) -> int:
         return len(self.known)
@@ -94,6 +100,7 @@ class _Breakers:
 
     def clear(self) -> None:
         self.local.clear()
+        self.clean_until.clear()
         if settings.REDIS_URL and self.known:
             cache.delete_many([key for name in self.known for key in (name, name + ":probe")])
         self.known.clear()
@@ -110,6 +117,9 @@ def upstream_key(tier: TierSpec) -> str:
 
 def _closed() -> dict:
     return {"state": "closed", "failures": [], "opened_at": None, "last_error": ""}
+
+
+_CLEAN = _closed()
 
 
 class TierBreaker:
@@ -145,9 +155,19 @@ class TierBreaker:
             "last_error": record["last_error"],
         }
 
+    def _read_for_call(self) -> dict:
+        """The state a call goes by: the shared one, or this worker's recent clean reading."""
+        if _breakers.clean_until.get(self.key, 0.0) > time.monotonic():
+            return _CLEAN
+        record = self._read()
+        near = settings.SEMROUTE_CIRCUIT_NEAR_SECONDS
+        if settings.REDIS_URL and near and record["state"] == "closed" and not record["failures"]:
+            _breakers.clean_until[self.key] = time.monotonic() + near
+        return record
+
     def permit(self) -> str:
         """ "closed" (call normally) or "probe" (the one call that decides); CircuitOpen else."""
-        record = self._seen.record = self._read()
+        record = self._seen.record = self._read_for_call()
         if record["state"] != "open":
             return "closed"
         reopen_at = record["opened_at"] + self.policy.cooldown_seconds
@@ -172,6 +192,7 @@ class TierBreaker:
 
     def failure(self, error: str) -> None:
         self._seen.record = None
+        _breakers.clean_until.pop(self.key, None)
         record = self._read()
         now = time.time()
         failures = [t for t in record["failures"] if t > now - self.policy.window_seconds]

@@ -5,20 +5,29 @@
 says when it fits the budget), 5xx and connection errors, never an answer that was unusable,
 and for a stream only before its first delta. Every call's tokens become its cost in USD with
 the tier's prices, and today's calls and spend per tier are counted in the shared cache.
+
+With Redis, a worker adds those counts up itself and sends them in one round trip at most every
+`SEMROUTE_USAGE_FLUSH_MS` (1 s), off the request path; its own `usage_today` sends them first.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from routing.cache_counters import counters_add
 from routing.engine.snapshot import TierSpec
 from routing.engine.tier_policy import tier_cost_usd
+from routing.runtime import runtime_register
 
 from .base import (
     MAX_RETRY_AFTER_SECONDS,
@@ -30,6 +39,8 @@ from .base import (
 )
 from .breaker import TierBreaker
 from .registry import PROVIDER_CLIENTS, chat_client_for
+
+logger = logging.getLogger("semroute.providers")
 
 BACKOFF_SECONDS = 0.25  # first retry without Retry-After; doubles each time
 USAGE_PREFIX = "semroute:tier_usage:"
@@ -162,14 +173,70 @@ def _usage_keys(scope: str, tier_name: str, day: date | None = None) -> tuple[st
     return base + ":calls", base + ":micro_usd"
 
 
+class UsageBuffer:
+    """Usage counts this worker has not sent yet, and the timer that sends them."""
+
+    def __init__(self):
+        self._pending: dict[str, int] = {}
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def add(self, amounts: Mapping[str, int]) -> None:
+        delay = settings.SEMROUTE_USAGE_FLUSH_SECONDS
+        if delay <= 0 or not isinstance(caches["default"], RedisCache):
+            counters_add(amounts, ttl_seconds=USAGE_TTL_SECONDS)
+            return
+        with self._lock:
+            for key, amount in amounts.items():
+                self._pending[key] = self._pending.get(key, 0) + amount
+            if self._timer is None:
+                self._timer = threading.Timer(delay, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        """Send what is pending; kept for the next flush when the cache cannot take it."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            if self._timer is not None and self._timer is not threading.current_thread():
+                self._timer.cancel()
+            self._timer = None
+        if not pending:
+            return
+        try:
+            counters_add(pending, ttl_seconds=USAGE_TTL_SECONDS)
+        except Exception:  # Redis down: nothing is lost, the next add schedules another try
+            logger.exception("tier usage counts not sent; kept for the next flush")
+            with self._lock:
+                for key, amount in pending.items():
+                    self._pending[key] = self._pending.get(key, 0) + amount
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
+
+
+_usage = runtime_register("tier_usage_pending", UsageBuffer())
+atexit.register(_usage.flush)
+
+
 def usage_add(*, scope: str, tier_name: str, cost_usd: float) -> None:
     """Count one answered call and its cost today (shared across workers with Redis)."""
     calls_key, spend_key = _usage_keys(scope, tier_name)
-    counters_add({calls_key: 1, spend_key: round(cost_usd * 1e6)}, ttl_seconds=USAGE_TTL_SECONDS)
+    _usage.add({calls_key: 1, spend_key: round(cost_usd * 1e6)})
+
+
+def usage_flush() -> None:
+    """Send this worker's pending usage counts now (worker exit, tests)."""
+    _usage.flush()
 
 
 def usage_today(*, scope: str, tier_name: str) -> dict:
     """{"calls": answered calls today, "spend_usd": their actual cost} for one tier."""
+    _usage.flush()
     calls_key, spend_key = _usage_keys(scope, tier_name)
     found = cache.get_many([calls_key, spend_key])
     return {"calls": found.get(calls_key, 0), "spend_usd": found.get(spend_key, 0) / 1e6}

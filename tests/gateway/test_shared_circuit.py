@@ -4,11 +4,13 @@ gateway and the LLM classification stage (an Anthropic-only deployment included)
 import os
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from routing.decide import decide
 from routing.engine.llm_stage import TIER_COOLING
@@ -72,3 +74,31 @@ def test_the_llm_stage_skips_a_tier_whose_circuit_is_open(
     llm = next(stage for stage in decision.trace.stages if stage.stage == "llm")
     assert llm.outcome == TIER_COOLING
     assert len(anthropic_server.requests_to("/v1/messages")) == 1  # only the first decision
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the shared circuit lives in Redis")
+def test_a_worker_trusts_a_clean_circuit_it_read_for_the_near_interval(settings):
+    settings.SEMROUTE_CIRCUIT_NEAR_SECONDS = 0.3
+    breaker = breakers.TierBreaker(TIER)
+    assert breaker.permit() == "closed"  # read from Redis: clean
+    opened = {"state": "open", "failures": [time.time()] * 3, "opened_at": time.time()}
+    cache.set(breaker.key, {**opened, "last_error": "HTTP error 503 in another worker"}, 600)
+
+    assert breaker.permit() == "closed"  # another worker's opening is seen up to 0.3 s late
+    assert breakers.circuit_states([TIER])["t"]["state"] == "open"  # the tiers page: at once
+    time.sleep(0.35)
+    with pytest.raises(breakers.CircuitOpen):
+        breaker.permit()
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="the shared circuit lives in Redis")
+def test_a_workers_own_failure_ends_its_trust_in_a_clean_reading(settings):
+    settings.SEMROUTE_CIRCUIT_NEAR_SECONDS = 60
+    policy = breakers.BreakerPolicy(failures=1)
+    breaker = breakers.TierBreaker(TIER, policy=policy)
+    assert breaker.permit() == "closed"
+
+    breaker.failure("HTTP error 500")
+
+    with pytest.raises(breakers.CircuitOpen):
+        breaker.permit()

@@ -1,6 +1,8 @@
 """Counters in the shared cache: one Redis round trip for several keys, the same answers on the
 local-memory cache; the rate limit and today's usage per tier are built on them."""
 
+import time
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache, caches
@@ -53,3 +55,28 @@ def test_usage_today_counts_calls_and_spend_per_tier(any_cache):
     }
     assert usage_today(scope="support", tier_name="gpt-4o") == {"calls": 1, "spend_usd": 0.5}
     assert usage_today(scope="other", tier_name="gpt-4o") == {"calls": 0, "spend_usd": 0.0}
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="usage is summed per worker only with Redis")
+def test_a_worker_sends_its_usage_counts_in_one_go_within_the_flush_interval(settings):
+    """With Redis the counts are summed in the worker and sent by a timer, off the request."""
+    settings.SEMROUTE_USAGE_FLUSH_SECONDS = 0.2
+    cache.clear()
+    for _ in range(3):
+        usage_add(scope="support", tier_name="small", cost_usd=0.001)
+    calls_key = next(iter(cache_keys_like("tier_usage")), None)
+
+    assert calls_key is None  # nothing sent yet: summed in this worker
+    deadline = time.monotonic() + 5
+    while not cache_keys_like("tier_usage") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(cache_keys_like("tier_usage")) == 2  # calls and spend, sent by the timer
+    usage_add(scope="support", tier_name="small", cost_usd=0.001)
+    # This worker's own reading includes what it has not sent yet.
+    assert usage_today(scope="support", tier_name="small") == {"calls": 4, "spend_usd": 0.004}
+    cache.clear()
+
+
+def cache_keys_like(part: str) -> list[bytes]:
+    client = caches["default"]._cache.get_client()
+    return [key for key in client.keys("*") if part.encode() in key]
