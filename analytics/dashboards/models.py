@@ -172,6 +172,9 @@ class RollupState(models.Model):
     # Feedback changed after this re-rolls its decisions' hours on the next run.
     feedback_seen_until = models.DateTimeField(null=True, blank=True)
     hours_rewritten = models.PositiveIntegerField(default=0)
+    # Raw decisions before this were deleted by retention: hours before it are never rewritten
+    # from the raw log again (their rollups are all that is left), whatever the retention says now.
+    pruned_before = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rollup state of router {self.router_id}"

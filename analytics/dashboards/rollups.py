@@ -127,6 +127,16 @@ def retention_cutoff(now: datetime) -> datetime | None:
     return hour_floor(now - timedelta(days=days)) if days else None
 
 
+def rewrite_floor(cutoff: datetime | None, state: RollupState | None) -> datetime | None:
+    """The first hour a run may rewrite from the raw log: the retention cutoff, or where an
+    earlier pruning stopped if that is later (a retention raised after pruning has no raw rows
+    to rewrite those hours from)."""
+    pruned = state.pruned_before if state is not None else None
+    if cutoff is None or pruned is None:
+        return cutoff or pruned
+    return max(cutoff, pruned)
+
+
 def _square(name: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(name) * F(name), output_field=FloatField())
 
@@ -480,13 +490,13 @@ def rollup_run(
     """Roll every router's hours that need it (or every hour from `since`); see the module doc."""
     feedback_watermark = timezone.now()  # wall clock: feedback rows carry it, whatever `now` says
     now = now or feedback_watermark
-    cutoff = retention_cutoff(now)
     report = RollupReport()
     routers = Router.objects.order_by("pk")
     if router_ids is not None:
         routers = routers.filter(pk__in=router_ids)
     for router in routers:
         state, _ = RollupState.objects.get_or_create(router=router)
+        cutoff = rewrite_floor(retention_cutoff(now), state)
         if since is not None:
             start = hour_floor(since if cutoff is None else max(since, cutoff))
             count = math.ceil((now - start) / timedelta(hours=1))
@@ -521,8 +531,11 @@ def retention_apply(*, now: datetime | None = None) -> int:
         return 0
     deleted = 0
     for router_id in Router.objects.values_list("pk", flat=True):
-        raw_counts, rolled_counts = _hour_counts(router_id, after=None)
-        # Only hours that still have raw rows: an hour already pruned keeps its rollup.
+        state, _ = RollupState.objects.get_or_create(router_id=router_id)
+        floor = state.pruned_before
+        raw_counts, rolled_counts = _hour_counts(router_id, after=floor)
+        # Only hours that still have raw rows and were never pruned: a pruned hour keeps its
+        # rollup (a row arriving for it later cannot be told from the ones deleted).
         stale = {
             hour
             for hour, count in raw_counts.items()
@@ -534,4 +547,6 @@ def retention_apply(*, now: datetime | None = None) -> int:
             .delete()[1]
             .get(DecisionLog._meta.label, 0)
         )
+        if floor is None or cutoff > floor:
+            RollupState.objects.filter(pk=state.pk).update(pruned_before=cutoff)
     return deleted

@@ -241,6 +241,25 @@ def test_retention_deletes_old_raw_rows_and_keeps_their_rollups(demo_router, tra
     )
 
 
+def test_raising_the_retention_after_pruning_keeps_the_pruned_hours_rollups(
+    demo_router, traffic, settings
+):
+    settings.SEMROUTE_DECISION_RETENTION_DAYS = 1
+    total = len(traffic)
+    rollup_run(now=NOW)
+    assert retention_apply(now=NOW) > 0
+    rolled = _rollup_totals(HourlyTierRollup, router=demo_router)
+
+    settings.SEMROUTE_DECISION_RETENTION_DAYS = 90  # the pruned hours have no raw rows now
+    rollup_run(now=NOW)
+    rollup_run(since=NOW - timedelta(days=30), now=NOW)
+    assert retention_apply(now=NOW) == 0
+
+    assert _rollup_totals(HourlyTierRollup, router=demo_router) == pytest.approx(rolled)
+    assert rolled["decisions"] == total
+    _assert_days_match_hours(demo_router)
+
+
 def _daily_from_hourly(router) -> dict:
     """What the daily rows must be: the hourly tier rows summed per UTC day, tier and channel."""
     expected: dict[tuple, Counter] = {}
