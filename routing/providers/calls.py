@@ -181,6 +181,9 @@ class UsageBuffer:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._pending)
+
     def add(self, amounts: Mapping[str, int]) -> None:
         delay = settings.SEMROUTE_USAGE_FLUSH_SECONDS
         if delay <= 0 or not isinstance(caches["default"], RedisCache):
