@@ -12,6 +12,24 @@ FORM_ARMS = 3
 POLICY_HELP = 'Policy fields over the version, as JSON, e.g. {"method": "knn", "threshold": 0.4}.'
 
 
+class PolicyChangesField(forms.JSONField):
+    """A JSON object of policy fields; empty means no changes (shown empty, not as `null`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Policy changes")
+        kwargs.setdefault("help_text", POLICY_HELP)
+        super().__init__(required=False, widget=forms.Textarea(attrs={"rows": 2}), **kwargs)
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+    def clean(self, value):
+        policy = super().clean(value) or {}
+        if not isinstance(policy, dict):
+            raise forms.ValidationError("Policy changes must be a JSON object.")
+        return policy
+
+
 def _arm_fields(prefix: str, *, name: str, required: bool) -> dict[str, forms.Field]:
     return {
         f"{prefix}_name": forms.CharField(
@@ -20,12 +38,7 @@ def _arm_fields(prefix: str, *, name: str, required: bool) -> dict[str, forms.Fi
         f"{prefix}_version": forms.IntegerField(
             label="Version", min_value=1, required=False, help_text="Empty: the current version."
         ),
-        f"{prefix}_policy": forms.JSONField(
-            label="Policy changes",
-            required=False,
-            help_text=POLICY_HELP,
-            widget=forms.Textarea(attrs={"rows": 2}),
-        ),
+        f"{prefix}_policy": PolicyChangesField(),
         f"{prefix}_weight": forms.FloatField(
             label="Weight", min_value=0.01, max_value=MAX_WEIGHT, initial=1, required=required
         ),
@@ -65,9 +78,7 @@ class ExperimentForm(forms.Form):
             name = self.cleaned_data.get(f"arm{index}_name")
             if not name:
                 continue
-            policy = self.cleaned_data.get(f"arm{index}_policy") or {}
-            if not isinstance(policy, dict):
-                raise forms.ValidationError(f"Arm {name}: policy changes must be a JSON object.")
+            policy = self.cleaned_data.get(f"arm{index}_policy")
             arm = {"name": name, "weight": self.cleaned_data.get(f"arm{index}_weight") or 1.0}
             if self.cleaned_data.get(f"arm{index}_version"):
                 arm["version"] = self.cleaned_data[f"arm{index}_version"]
@@ -102,19 +113,8 @@ class ShadowForm(forms.Form):
     version = forms.IntegerField(
         min_value=1, required=False, help_text="Empty: the current version."
     )
-    policy = forms.JSONField(
-        label="Policy changes",
-        required=False,
-        help_text=POLICY_HELP,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    policy = PolicyChangesField()
     sample_percent = forms.FloatField(label="Sample (%)", min_value=0.01, max_value=100, initial=10)
-
-    def clean_policy(self):
-        policy = self.cleaned_data.get("policy") or {}
-        if not isinstance(policy, dict):
-            raise forms.ValidationError("Policy changes must be a JSON object.")
-        return policy
 
 
 class JudgeSettingsForm(forms.Form):

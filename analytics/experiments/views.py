@@ -3,7 +3,6 @@ pause/resume/stop, weights and promote. Viewers read; operators change (routing.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -78,8 +77,6 @@ def experiment_create(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except APIError as error:
             refusal_to_form(form, error)
-        except forms.ValidationError as error:  # an arm's policy that is not a JSON object
-            form.add_error(None, error)
         else:
             messages.success(request, f"Experiment {experiment.name!r} created.")
             return redirect("experiments:detail", slug=router.slug, pk=experiment.pk)

@@ -58,6 +58,15 @@ def test_operator_creates_an_experiment_with_a_plain_form(operator_client, demo_
     assert experiment.arms.get(name="knn").policy == {"method": "knn"}
 
 
+def test_the_new_experiment_and_shadow_forms_start_with_empty_policy_changes(
+    operator_client, demo_router
+):
+    page = operator_client.get(_url(demo_router, "")).content.decode()
+    assert page.count('name="arm0_policy"') == 1
+    assert ">null</textarea>" not in page  # an empty field, not the JSON of None
+    assert ">\n</textarea>" in page
+
+
 def test_a_refused_experiment_shows_what_to_fix(operator_client, demo_router):
     form = {**ARM_FORM, "arm1_policy": '{"method": "magic"}'}
     response = operator_client.post(_url(demo_router, "new/"), form)
@@ -65,7 +74,7 @@ def test_a_refused_experiment_shows_what_to_fix(operator_client, demo_router):
     assert "arms.1: policy method" in response.content.decode()
     form = {**ARM_FORM, "arm1_policy": "[1, 2]"}
     response = operator_client.post(_url(demo_router, "new/"), form)
-    assert "policy changes must be a JSON object" in response.content.decode()
+    assert "Policy changes must be a JSON object" in response.content.decode()
     assert Experiment.objects.count() == 0
 
 
