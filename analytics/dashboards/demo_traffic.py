@@ -102,19 +102,24 @@ def _gateway_facts(decision, tiers: list, rng: random.Random, *, last_week: bool
         cost = (
             prompt * float(tier.price_in_per_mtok) + completion * float(tier.price_out_per_mtok)
         ) / 1e6
-        failed = index < len(tiers) - 1 and rng.random() < escalate_p
+        draw = rng.random()
+        failed = index < len(tiers) - 1 and draw < escalate_p
+        # Half the escalations follow an answer cut at the token limit (it was paid for and
+        # queues the decision for review), half a tier that timed out.
+        truncated = failed and draw < escalate_p / 2
+        paid = not failed or truncated
         attempts.append(
             {
                 "tier": tier.name,
                 "model": tier.model,
                 "provider": tier.provider,
-                "outcome": "timeout" if failed else "ok",
+                "outcome": "ok" if not failed else "truncated" if truncated else "timeout",
                 "latency_ms": round(latency, 1),
-                "ttft_ms": None if failed else round(latency * rng.uniform(0.15, 0.4), 1),
+                "ttft_ms": round(latency * rng.uniform(0.15, 0.4), 1) if paid else None,
                 "prompt_tokens": prompt,
-                "completion_tokens": 0 if failed else completion,
-                "cost_usd": 0.0 if failed else cost,
-                "error": "timeout after 30 s" if failed else "",
+                "completion_tokens": completion if paid else 0,
+                "cost_usd": cost if paid else 0.0,
+                "error": "" if paid else "timeout after 30 s",
             }
         )
         if not failed:

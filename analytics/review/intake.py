@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics.models import CONSOLE_CHANNELS, DecisionLog
 from analytics.review.models import ReviewDecision, ReviewItem, ReviewReason
+from routing.gateway.answers import UNUSABLE_OUTCOMES
 from routing.models import Router
 from routing.vectors import active_encoder
 
@@ -60,7 +61,9 @@ def decision_reasons(
     reasons = []
     if row.reasked:
         reasons.append(ReviewReason.REASKED)
-    if row.escalations:
+    if any(attempt.get("outcome") in UNUSABLE_OUTCOMES for attempt in row.attempts or ()):
+        # A tier answered and its answer was not good enough: routed too low. Escalations past a
+        # tier that was down or had no key say nothing about the routing.
         reasons.append(ReviewReason.ESCALATED)
     if row.intent is None and not row.blocked:
         reasons.append(ReviewReason.OUT_OF_SCOPE)

@@ -78,19 +78,35 @@ def test_a_sampled_confident_decision_opens_a_sample_item(demo_router):
     assert ReviewDecision.objects.get(item=item).sampled is True
 
 
-def test_escalated_gateway_decision_opens_an_item(demo_router):
-    decision = decide(router=demo_router, query=CONFIDENT)
+def _gateway_record(router, attempts: list[dict]):
     decision_id = decision_record(
-        router=demo_router,
+        router=router,
         query=CONFIDENT,
-        decision=decision,
+        decision=decide(router=router, query=CONFIDENT),
         principal=None,
         channel="gateway",
         decision_id=unsampled_id(),
-        gateway_facts={"escalations": 1, "answer_tier": "gpt-4o"},
+        gateway_facts={"escalations": 1, "answer_tier": "gpt-4o", "attempts": attempts},
     )
     decision_log.flush()
+    return decision_id
+
+
+def test_a_gateway_escalation_past_an_unusable_answer_opens_an_item(demo_router):
+    decision_id = _gateway_record(
+        demo_router,
+        [{"tier": "gpt-4o-mini", "outcome": "truncated"}, {"tier": "gpt-4o", "outcome": "ok"}],
+    )
     assert _item_of(decision_id).reasons == ["escalated"]
+
+
+def test_a_gateway_escalation_past_a_tier_that_was_down_opens_no_item(demo_router):
+    _gateway_record(
+        demo_router,
+        [{"tier": "gpt-4o-mini", "outcome": "missing_key"}, {"tier": "gpt-4o", "outcome": "ok"}],
+    )
+    _gateway_record(demo_router, [{"tier": "gpt-4o-mini", "outcome": "server_error"}])
+    assert ReviewItem.objects.count() == 0
 
 
 def test_llm_disagreeing_with_the_embedding_stage_opens_an_item_suggesting_its_answer(
