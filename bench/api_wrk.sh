@@ -54,7 +54,18 @@ run() {  # name, threads, connections, script: each run on fresh workers (empty 
   wrk -t2 -c8 -d5s -s "$work/cached.lua" $url >/dev/null  # both workers load the encoder and compile
   [ "$4" = uncached.lua ] && redis-cli -n 7 --scan --pattern '*semroute:decision:*' | xargs -r redis-cli -n 7 del >/dev/null
   echo "== $1 ($3 connections, ${seconds}s)"
+  local before after
+  before=$(worker_ticks)
   wrk -t"$2" -c"$3" -d"${seconds}s" -s "$work/$4" --latency $url | grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx|Socket errors"
+  after=$(worker_ticks)
+  # gunicorn's workers share one listening socket: whichever wakes first accepts, and with a few
+  # keep-alive connections one worker may hold them all (about half the throughput). Shown here.
+  # shellcheck disable=SC2086  # one tick count per word
+  paste <(printf '%s\n' $before) <(printf '%s\n' $after) \
+    | awk '{d[NR]=$2-$1; t+=d[NR]} END {printf "worker CPU shares:"; for (i=1;i<=NR;i++) printf " %d%%", t ? 100*d[i]/t : 0; print ""}'
+}
+worker_ticks() {  # user+system clock ticks of each gunicorn worker, in pid order
+  for pid in $(pgrep -P "$gunicorn_pid" | sort -n); do awk '{printf "%d ", $14+$15}' "/proc/$pid/stat"; done
 }
 run "uncached, 1 client" 1 1 uncached.lua
 run "uncached, saturated" 2 8 uncached.lua
