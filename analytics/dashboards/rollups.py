@@ -201,7 +201,8 @@ def _key(row: dict, dimensions: Iterable[str]) -> tuple:
     return tuple(row[_DIM_FIELDS.get(name, name)] for name in dimensions)
 
 
-def _bucket(column: str):
+def histogram_bucket(column: str):
+    """The latency histogram's bucket (analytics.dashboards.histograms) of a column, in SQL."""
     ratio = ExpressionWrapper(
         Greatest(F(column), Value(histograms.FLOOR_MS)) / Value(histograms.FLOOR_MS),
         output_field=FloatField(),
@@ -273,7 +274,7 @@ def aggregate_range(router_id: int, start: datetime, end: datetime) -> tuple[dic
         counted = (
             _dimensioned(router_id, start, end)
             .filter(**{f"{column}__isnull": False})
-            .annotate(bucket=_bucket(column))
+            .annotate(bucket=histogram_bucket(column))
             .values(*_VALUE_FIELDS, "bucket")
             .annotate(samples=Count("pk"))
         )
@@ -525,6 +526,8 @@ def retention_apply(*, now: datetime | None = None) -> int:
 
     Returns the number of decisions deleted; rollups are kept.
     """
+    from analytics.experiments.results import arm_totals_prune  # lazily: it imports this module
+
     now = now or timezone.now()
     cutoff = retention_cutoff(now)
     if cutoff is None:
@@ -542,11 +545,13 @@ def retention_apply(*, now: datetime | None = None) -> int:
             if hour < cutoff and rolled_counts.get(hour, 0) != count
         }
         rollup_hours(router_id=router_id, hours=stale)
-        deleted += (
-            DecisionLog.objects.filter(router_id=router_id, created_at__lt=cutoff)
-            .delete()[1]
-            .get(DecisionLog._meta.label, 0)
-        )
+        with transaction.atomic():
+            arm_totals_prune(router_id=router_id, before=cutoff)
+            deleted += (
+                DecisionLog.objects.filter(router_id=router_id, created_at__lt=cutoff)
+                .delete()[1]
+                .get(DecisionLog._meta.label, 0)
+            )
         if floor is None or cutoff > floor:
             RollupState.objects.filter(pk=state.pk).update(pruned_before=cutoff)
     return deleted

@@ -64,6 +64,9 @@ class ExperimentArm(models.Model):
     # Router.POLICY_FIELDS values (fallbacks by name) applied over the version's policy.
     policy = models.JSONField(default=dict, blank=True)
     control = models.BooleanField(default=False)
+    # The results' counters (analytics/experiments/results.py COUNT_FIELDS) and a latency
+    # histogram of this arm's decisions that retention deleted.
+    pruned_totals = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["experiment", "position"]

@@ -1,21 +1,25 @@
 """Per-arm results of an experiment: totals, then metrics with intervals and tests against the
 reference arm (the first arm that is not the control).
 
-`arm_totals` is the one place that reads raw numbers. It reads the decision log today; it can
-switch to the hourly rollups (keyed by experiment id and arm) without touching the statistics,
-which only see `ArmTotals`.
+`arm_totals` is the one place that reads raw numbers: the decision log, plus what retention folded
+into each arm (`arm_totals_prune`) before deleting old decisions. The statistics only see
+`ArmTotals`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from analytics.dashboards import histograms
+from analytics.dashboards.rollups import histogram_bucket
 from analytics.experiments import stats
-from analytics.experiments.models import Experiment, JudgeVerdict, Verdict
+from analytics.experiments.models import Experiment, ExperimentArm, JudgeVerdict, Verdict
 from analytics.models import DecisionLog, Feedback
 
 # Percentiles are computed from at most this many latencies per arm (the newest).
@@ -35,17 +39,31 @@ class ArmTotals:
     thumbs_down: int = 0
     judged: int = 0  # decisions with a valid judge verdict
     judge_good: int = 0  # ... rated as good as the strongest tier or better
+    # With decisions pruned by retention: every latency as a histogram (percentiles from it).
+    latency_hist: dict[int, int] | None = None
+
+
+COUNT_FIELDS = (
+    "n",
+    "cost_sum",
+    "cost_squares",
+    "answered",
+    "escalated",
+    "reasked",
+    "with_feedback",
+    "thumbs_down",
+    "judged",
+    "judge_good",
+)
 
 
 def _by_arm(queryset, arm_field: str = "experiment_arm"):
     return {row.pop(arm_field): row for row in queryset}
 
 
-def arm_totals(experiment: Experiment) -> dict[str, ArmTotals]:
-    """Raw totals per arm name from the decision log (and feedback and judge verdicts)."""
-    decisions = DecisionLog.objects.filter(
-        router_id=experiment.router_id, experiment_id=experiment.pk
-    )
+def _decision_totals(decisions) -> dict[str, dict[str, float]]:
+    """Per arm name, the counters of ArmTotals (COUNT_FIELDS) over these decisions, their
+    feedback and their judge verdicts."""
     cost = Coalesce("actual_cost_usd", "estimated_cost_usd", output_field=FloatField())
     sums = _by_arm(
         decisions.annotate(cost=cost)
@@ -87,26 +105,76 @@ def arm_totals(experiment: Experiment) -> dict[str, ArmTotals]:
         .order_by(),
         "arm",
     )
+    return {
+        arm: {
+            name: value or 0
+            for part in (sums, feedback, verdicts)
+            for name, value in part.get(arm, {}).items()
+        }
+        for arm in sums.keys() | feedback.keys() | verdicts.keys()
+    }
+
+
+def arm_totals(experiment: Experiment) -> dict[str, ArmTotals]:
+    """Totals per arm name: the decision log's (with feedback and judge verdicts) plus what
+    retention folded into the arm before it deleted old decisions (`pruned_totals`)."""
+    decisions = DecisionLog.objects.filter(
+        router_id=experiment.router_id, experiment_id=experiment.pk
+    )
+    counted = _decision_totals(decisions)
     totals = {}
     for arm in experiment.arms.all():
-        row = sums.get(arm.name, {})
+        row = counted.get(arm.name, {})
+        pruned = arm.pruned_totals or {}
         latencies = sorted(
             decisions.filter(experiment_arm=arm.name)
             .order_by("-created_at")
             .values_list("latency_ms", flat=True)[:LATENCY_SAMPLE]
         )
+        latency_hist = None
+        if pruned.get("latency_hist"):  # percentiles over old and new decisions alike
+            latency_hist = histograms.histogram_merge(
+                [pruned["latency_hist"], Counter(map(histograms.bucket_of, latencies))]
+            )
         totals[arm.name] = ArmTotals(
-            n=row.get("n", 0),
-            cost_sum=row.get("cost_sum") or 0.0,
-            cost_squares=row.get("cost_squares") or 0.0,
+            **{name: row.get(name, 0) + pruned.get(name, 0) for name in COUNT_FIELDS},
             latencies_ms=latencies,
-            answered=row.get("answered", 0),
-            escalated=row.get("escalated", 0),
-            reasked=row.get("reasked", 0),
-            **feedback.get(arm.name, {}),
-            **verdicts.get(arm.name, {}),
+            latency_hist=latency_hist,
         )
     return totals
+
+
+def arm_totals_prune(*, router_id: int, before: datetime) -> int:
+    """Fold the router's experiment decisions created before `before` into their arms'
+    `pruned_totals`; returns how many. Retention calls it in the transaction that deletes them,
+    so an experiment's results outlive its raw decisions."""
+    pruned = DecisionLog.objects.filter(
+        router_id=router_id, experiment_id__isnull=False, created_at__lt=before
+    )
+    folded = 0
+    experiment_ids = set(pruned.order_by().values_list("experiment_id", flat=True).distinct())
+    for arm in ExperimentArm.objects.select_for_update().filter(experiment_id__in=experiment_ids):
+        decisions = pruned.filter(experiment_id=arm.experiment_id, experiment_arm=arm.name)
+        counted = _decision_totals(decisions).get(arm.name)
+        if not counted:
+            continue
+        totals = dict(arm.pruned_totals or {})
+        for name in COUNT_FIELDS:
+            totals[name] = totals.get(name, 0) + counted.get(name, 0)
+        buckets = (
+            decisions.annotate(bucket=histogram_bucket("latency_ms"))
+            .values("bucket")
+            .annotate(count=Count("pk"))
+            .values_list("bucket", "count")
+            .order_by()
+        )
+        totals["latency_hist"] = histograms.histogram_merge(
+            [totals.get("latency_hist", {}), {int(bucket): count for bucket, count in buckets}]
+        )
+        arm.pruned_totals = totals
+        arm.save(update_fields=["pruned_totals"])
+        folded += counted.get("n", 0)
+    return folded
 
 
 # (metric, label, numerator field, denominator field, lower is better)
@@ -192,15 +260,25 @@ def arm_results(experiment: Experiment, totals: dict[str, ArmTotals] | None = No
                 "traffic_share": total.n / everyone if everyone else None,
                 "cost_per_query_usd": cost,
                 "total_cost_usd": total.cost_sum,
-                "latency_ms": {
-                    "p50": stats.percentile(total.latencies_ms, 0.5),
-                    "p95": stats.percentile(total.latencies_ms, 0.95),
-                    "count": len(total.latencies_ms),
-                },
+                "latency_ms": _latency(total),
                 "rates": rates,
             }
         )
     return results
+
+
+def _latency(total: ArmTotals) -> dict[str, Any]:
+    if total.latency_hist:
+        return {
+            "p50": histograms.percentile(total.latency_hist, 50),
+            "p95": histograms.percentile(total.latency_hist, 95),
+            "count": sum(total.latency_hist.values()),
+        }
+    return {
+        "p50": stats.percentile(total.latencies_ms, 0.5),
+        "p95": stats.percentile(total.latencies_ms, 0.95),
+        "count": len(total.latencies_ms),
+    }
 
 
 def winning_arm(results: list[dict]) -> str | None:
