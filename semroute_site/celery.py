@@ -1,7 +1,7 @@
 import logging
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from celery import Celery
 
@@ -18,35 +18,49 @@ if app.conf.task_always_eager:
 app.autodiscover_tasks()
 
 
-_background: ThreadPoolExecutor | None = None
-_background_lock = threading.Lock()
+# Eager mode's unawaited tasks wait here for the background thread; beyond this many, new ones are
+# dropped with a warning (their rows stay queued) rather than grow without bound.
+UNAWAITED_QUEUE_SIZE = 1000
+_unawaited: queue.Queue = queue.Queue(maxsize=UNAWAITED_QUEUE_SIZE)
+_unawaited_thread: threading.Thread | None = None
+_unawaited_lock = threading.Lock()
 
 
 def task_send_unawaited(task, *args) -> None:
     """Queue `task(*args)` when nothing waits for its result (the judge after an answer).
 
     With a broker it goes to a worker. In eager mode (the embedded default) it runs on this
-    process's one background thread, so the request that queued it does not wait for it;
-    inline when SEMROUTE_EAGER_TASKS_INLINE is set (tests).
+    process's one background thread (a daemon: it never holds up shutdown), so the request that
+    queued it does not wait for it; inline when SEMROUTE_EAGER_TASKS_INLINE is set (tests).
     """
     from django.conf import settings
 
     if not app.conf.task_always_eager or settings.SEMROUTE_EAGER_TASKS_INLINE:
         task.delay(*args)
         return
-    global _background
-    with _background_lock:
-        if _background is None:
-            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semroute-eager")
-    _background.submit(_run_eager, task, args)
+    global _unawaited_thread
+    with _unawaited_lock:
+        if _unawaited_thread is None:
+            _unawaited_thread = threading.Thread(
+                target=_unawaited_run, name="semroute-eager", daemon=True
+            )
+            _unawaited_thread.start()
+    try:
+        _unawaited.put_nowait((task, args))
+    except queue.Full:
+        logger.warning(
+            "eager task %s dropped: %d tasks already wait", task.name, UNAWAITED_QUEUE_SIZE
+        )
 
 
-def _run_eager(task, args) -> None:
+def _unawaited_run() -> None:
     from django.db import connections
 
-    try:
-        task.apply(args)
-    except Exception:  # logged; the thread goes on with the next task
-        logger.exception("eager task %s failed", task.name)
-    finally:
-        connections.close_all()  # this thread's connections only
+    while True:
+        task, args = _unawaited.get()
+        try:
+            task.apply(args)
+        except Exception:  # logged; the thread goes on with the next task
+            logger.exception("eager task %s failed", task.name)
+        finally:
+            connections.close_all()  # this thread's connections only

@@ -31,7 +31,7 @@ def test_in_eager_mode_the_caller_does_not_wait_for_the_task(settings):
     assert RAN_ON == []
     RELEASE.set()
     assert DONE.wait(10)
-    assert RAN_ON[0].startswith("judge on semroute-eager")
+    assert RAN_ON == ["judge on semroute-eager"]
 
 
 def test_inline_for_tests_runs_the_task_before_returning(settings):
