@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,20 @@ def _decision_log_flushed_by_tests():
     yield
     decision_log.discard()
     decision_log.autostart = autostart
+
+
+class _JudgeDrawsHigh(random.Random):
+    def random(self) -> float:
+        return 0.99
+
+
+@pytest.fixture(autouse=True)
+def _judge_samples_only_when_asked(monkeypatch):
+    """The LLM judge samples 2% of gateway answers by default: a test that did not ask for it
+    (sample_percent 100, or its own draws) must not get an extra strongest-tier call by chance."""
+    from analytics.experiments import judge
+
+    monkeypatch.setattr(judge, "_random", _JudgeDrawsHigh())
 
 
 @pytest.fixture(autouse=True)
