@@ -16,7 +16,6 @@ import re
 import uuid
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from analytics.experiments.budget import budget_left, judge_settings, spend_add
@@ -177,33 +176,54 @@ def gateway_answered(
 
 
 def _sample(router, decision_id, decision, messages, answer, tier_name) -> None:
+    """On the request path: the draw and what the cached settings tell; the rest in a task."""
     settings = judge_settings(router.pk)
     if not settings.enabled or _random.random() * 100 >= settings.sample_percent:
         return
     strongest = strongest_tier(compiled_router(router, allow_stale=True).snapshot.tiers)
     if strongest is None or not tier_name or tier_name == strongest.name or not answer:
         return  # only answers of a tier below the most expensive are judged
-    if not budget_left(router.pk):
-        spend_add(router_id=router.pk, skipped=1)
-        return
-    from analytics.experiments.tasks import judge_verdict_task
+    from analytics.experiments.tasks import judge_sample_task
 
+    task_send_unawaited(
+        judge_sample_task,
+        router.pk,
+        str(decision_id),
+        getattr(decision, "intent", None),
+        messages,
+        answer[:MAX_ANSWER_CHARS],
+        tier_name,
+    )
+
+
+def judge_sample_queue(
+    *,
+    router_id: int,
+    decision_id: uuid.UUID,
+    intent: str | None,
+    messages: list[dict[str, Any]],
+    answer: str,
+    tier_name: str,
+) -> JudgeVerdict | None:
+    """Queue a sampled answer for the judge (once per decision) while today's budget lasts; the
+    new verdict row, or None when over budget or already queued."""
+    if not budget_left(router_id):
+        spend_add(router_id=router_id, skipped=1)
+        return None
     user_turns = [m for m in messages if m.get("role") == "user"]
-    with transaction.atomic():
-        verdict, created = JudgeVerdict.objects.get_or_create(
-            decision_id=decision_id,
-            defaults={
-                "router": router,
-                "query": message_text(user_turns[-1].get("content")) if user_turns else "",
-                "messages": messages,
-                "intent": getattr(decision, "intent", None),
-                "tier": tier_name,
-                "answer": answer[:MAX_ANSWER_CHARS],
-                "sampled_first": _random.random() < 0.5,
-            },
-        )
-        if created:
-            transaction.on_commit(lambda: task_send_unawaited(judge_verdict_task, verdict.pk))
+    verdict, created = JudgeVerdict.objects.get_or_create(
+        decision_id=decision_id,
+        defaults={
+            "router_id": router_id,
+            "query": message_text(user_turns[-1].get("content")) if user_turns else "",
+            "messages": messages,
+            "intent": intent,
+            "tier": tier_name,
+            "answer": answer[:MAX_ANSWER_CHARS],
+            "sampled_first": _random.random() < 0.5,
+        },
+    )
+    return verdict if created else None
 
 
 def judge_verdict_execute(*, verdict_id: int) -> JudgeVerdict | None:

@@ -48,6 +48,29 @@ def judged_router(wire_router):
     return wire_router
 
 
+def test_the_answering_request_only_draws_and_hands_the_sample_over(
+    judged_router, monkeypatch, django_assert_num_queries
+):
+    handed = []
+    monkeypatch.setattr(judge, "task_send_unawaited", lambda task, *args: handed.append(args))
+    decision = decide(router=judged_router, query=QUESTION[0]["content"])
+    judge.judge_settings(judged_router.pk)  # the worker's copy of the settings (5 s)
+    decision_id = uuid.uuid4()
+
+    with django_assert_num_queries(0):  # the verdict row is the task's work, not the request's
+        gateway_answered(
+            router=judged_router,
+            decision_id=decision_id,
+            decision=decision,
+            messages=QUESTION,
+            answer=CHEAP_ANSWER,
+            tier=CHEAP,
+        )
+
+    assert handed == [(judged_router.pk, str(decision_id), "refund", QUESTION, CHEAP_ANSWER, CHEAP)]
+    assert not JudgeVerdict.objects.exists()
+
+
 @pytest.mark.parametrize("sampled_first", [True, False])
 def test_a_sampled_answer_is_answered_again_and_judged(
     judged_router, anthropic_server, judge_server, committed, monkeypatch, sampled_first
