@@ -127,14 +127,11 @@ def retention_cutoff(now: datetime) -> datetime | None:
     return hour_floor(now - timedelta(days=days)) if days else None
 
 
-def rewrite_floor(cutoff: datetime | None, state: RollupState | None) -> datetime | None:
+def rewrite_floor(cutoff: datetime | None, pruned_before: datetime | None) -> datetime | None:
     """The first hour a run may rewrite from the raw log: the retention cutoff, or where an
     earlier pruning stopped if that is later (a retention raised after pruning has no raw rows
     to rewrite those hours from)."""
-    pruned = state.pruned_before if state is not None else None
-    if cutoff is None or pruned is None:
-        return cutoff or pruned
-    return max(cutoff, pruned)
+    return max((moment for moment in (cutoff, pruned_before) if moment), default=None)
 
 
 def _square(name: str) -> ExpressionWrapper:
@@ -497,7 +494,7 @@ def rollup_run(
         routers = routers.filter(pk__in=router_ids)
     for router in routers:
         state, _ = RollupState.objects.get_or_create(router=router)
-        cutoff = rewrite_floor(retention_cutoff(now), state)
+        cutoff = rewrite_floor(retention_cutoff(now), state.pruned_before)
         if since is not None:
             start = hour_floor(since if cutoff is None else max(since, cutoff))
             count = math.ceil((now - start) / timedelta(hours=1))

@@ -153,27 +153,30 @@ def arm_totals_prune(*, router_id: int, before: datetime) -> int:
     )
     folded = 0
     experiment_ids = set(pruned.order_by().values_list("experiment_id", flat=True).distinct())
-    for arm in ExperimentArm.objects.select_for_update().filter(experiment_id__in=experiment_ids):
-        decisions = pruned.filter(experiment_id=arm.experiment_id, experiment_arm=arm.name)
-        counted = _decision_totals(decisions).get(arm.name)
-        if not counted:
-            continue
-        totals = dict(arm.pruned_totals or {})
-        for name in COUNT_FIELDS:
-            totals[name] = totals.get(name, 0) + counted.get(name, 0)
-        buckets = (
+    for experiment_id in experiment_ids:
+        decisions = pruned.filter(experiment_id=experiment_id)
+        counted = _decision_totals(decisions)
+        buckets: dict[str, dict[int, int]] = {}
+        for arm, bucket, count in (
             decisions.annotate(bucket=histogram_bucket("latency_ms"))
-            .values("bucket")
+            .values("experiment_arm", "bucket")
             .annotate(count=Count("pk"))
-            .values_list("bucket", "count")
+            .values_list("experiment_arm", "bucket", "count")
             .order_by()
-        )
-        totals["latency_hist"] = histograms.histogram_merge(
-            [totals.get("latency_hist", {}), {int(bucket): count for bucket, count in buckets}]
-        )
-        arm.pruned_totals = totals
-        arm.save(update_fields=["pruned_totals"])
-        folded += counted.get("n", 0)
+        ):
+            buckets.setdefault(arm, {})[int(bucket)] = count
+        for arm in ExperimentArm.objects.select_for_update().filter(
+            experiment_id=experiment_id, name__in=counted.keys()
+        ):
+            totals = dict(arm.pruned_totals or {})
+            for name in COUNT_FIELDS:
+                totals[name] = totals.get(name, 0) + counted[arm.name].get(name, 0)
+            totals["latency_hist"] = histograms.histogram_merge(
+                [totals.get("latency_hist", {}), buckets.get(arm.name, {})]
+            )
+            arm.pruned_totals = totals
+            arm.save(update_fields=["pruned_totals"])
+            folded += counted[arm.name].get("n", 0)
     return folded
 
 
